@@ -117,6 +117,12 @@ class IRError(NkipyError):
     kind = "invalid IR"
 
 
+class MLIRVerifyError(IRError):
+    """IR produced by nkipy-kg itself failed verification (always a bug in nkipy-kg)."""
+
+    kind = "internal error (IR does not verify)"
+
+
 class PassError(NkipyError):
     """A compiler pass could not proceed on this kernel."""
 

@@ -1,0 +1,122 @@
+"""The calling convention between NumPy and a JIT-compiled kernel.
+
+A kernel is a `func.func` on statically shaped ranked tensors. After lowering,
+every tensor argument and then every result (as a caller-allocated out-parameter)
+is passed as a pointer to an MLIR memref descriptor (`llvm.emit_c_interface`).
+This module maps MLIR element types to NumPy dtypes, reads a function's
+signature, checks and converts the caller's arrays, and builds the descriptors.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import ml_dtypes
+import numpy as np
+
+from nkipy_kg._mlir import ir, memref_runtime
+from nkipy_kg.errors import IRError
+
+# MLIR element type (as printed) -> NumPy dtype. Unsigned/signed-explicit integer
+# types are absent on purpose: arith only computes on signless integers.
+_DTYPES: dict[str, np.dtype] = {
+    "f16": np.dtype(np.float16),
+    "bf16": np.dtype(ml_dtypes.bfloat16),
+    "f32": np.dtype(np.float32),
+    "f64": np.dtype(np.float64),
+    "i1": np.dtype(np.bool_),
+    "i8": np.dtype(np.int8),
+    "i16": np.dtype(np.int16),
+    "i32": np.dtype(np.int32),
+    "i64": np.dtype(np.int64),
+}
+
+
+class KernelArgumentError(IRError):
+    """Arrays passed to a compiled kernel do not fit its signature."""
+
+    kind = "kernel argument error"
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """Shape and dtype of one function argument or result."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    mlir_type: str
+
+    def __str__(self) -> str:
+        return self.mlir_type
+
+
+@dataclass(frozen=True)
+class Signature:
+    name: str
+    args: tuple[TensorSpec, ...]
+    results: tuple[TensorSpec, ...]
+
+
+def tensor_spec(ty: ir.Type, what: str) -> TensorSpec:
+    """The spec of a statically shaped ranked tensor type, or IRError naming `what`."""
+    if not isinstance(ty, ir.RankedTensorType):
+        raise IRError(f"{what} has type {ty}; the CPU JIT only passes ranked tensors")
+    tensor_type = ir.RankedTensorType(ty)
+    if not tensor_type.has_static_shape:
+        raise IRError(f"{what} has type {ty}; the CPU JIT needs static shapes")
+    element = str(tensor_type.element_type)
+    if element not in _DTYPES:
+        supported = ", ".join(_DTYPES)
+        raise IRError(f"{what} has element type {element}; supported: {supported}")
+    return TensorSpec(tuple(tensor_type.shape), _DTYPES[element], str(ty))
+
+
+def read_signature(func_op: ir.Operation) -> Signature:
+    """The tensor signature of a `func.func` (before bufferization changes it)."""
+    name = ir.StringAttr(func_op.attributes["sym_name"]).value
+    fn_type = ir.FunctionType(ir.TypeAttr(func_op.attributes["function_type"]).value)
+    args = tuple(tensor_spec(t, f"argument #{i} of @{name}") for i, t in enumerate(fn_type.inputs))
+    results = tuple(tensor_spec(t, f"result #{i} of @{name}") for i, t in enumerate(fn_type.results))
+    return Signature(name, args, results)
+
+
+def convert_inputs(sig: Signature, arrays: Sequence[object]) -> list[np.ndarray]:
+    """C-contiguous arrays of the exact argument dtypes, or KernelArgumentError.
+
+    Casts within a kind (float64 -> float32, int64 -> int32, bool -> int) are
+    allowed so NumPy's default dtypes work; casts across kinds (float -> int,
+    int -> bool) are refused because they silently change values.
+    """
+    if len(arrays) != len(sig.args):
+        raise KernelArgumentError(f"@{sig.name} takes {len(sig.args)} arrays, got {len(arrays)}")
+    out = []
+    for i, (value, spec) in enumerate(zip(arrays, sig.args)):
+        array = np.asarray(value)
+        if array.shape != spec.shape:
+            raise KernelArgumentError(
+                f"argument #{i} of @{sig.name} has shape {array.shape}, expected {spec.shape} ({spec})"
+            )
+        if not np.can_cast(array.dtype, spec.dtype, casting="same_kind"):
+            raise KernelArgumentError(
+                f"argument #{i} of @{sig.name} has dtype {array.dtype}, expected {spec.dtype} ({spec})"
+            )
+        out.append(np.ascontiguousarray(array, dtype=spec.dtype))
+    return out
+
+
+def allocate_results(sig: Signature) -> list[np.ndarray]:
+    """Zeroed output arrays: deterministic even where a kernel leaves elements unwritten."""
+    return [np.zeros(spec.shape, spec.dtype) for spec in sig.results]
+
+
+def descriptor_pointers(arrays: Sequence[np.ndarray]) -> list[ctypes._Pointer]:
+    """`T**` per array, as `ExecutionEngine.invoke` expects for `_mlir_ciface_` functions.
+
+    The returned pointers reference the arrays' memory; the caller keeps the arrays
+    alive until the call returns.
+    """
+    # MLIR stores i1 as one byte holding 0 or 1, exactly like NumPy bool (ctypes c_bool).
+    return [ctypes.pointer(ctypes.pointer(memref_runtime.get_ranked_memref_descriptor(a)))
+            for a in arrays]

@@ -1,0 +1,184 @@
+"""Lowering of a tensor-level kernel module to the LLVM dialect, for the CPU JIT.
+
+The pipeline is data (`PIPELINE`): our Python passes first (they remove or
+rewrite the Python-defined nkipy ops, which upstream passes cannot handle), then
+upstream bufferization and conversion to LLVM. Everything runs in one
+`PassManager`; a tiny Python marker pass after each step records how far it got,
+so a failure names the pass that failed without one PassManager per step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import nkipy_kg.passes  # noqa: F401 - registers the Python passes used below
+from nkipy_kg._mlir import MLIRError, PassManager, ir, linalg, memref
+from nkipy_kg.errors import NkipyError, PassError
+from nkipy_kg.passes import get as get_pass
+
+# Runs on tensors, before anything upstream sees the module.
+NKIPY_PASSES = ("strip-nkipy-annotations", "lower-nkipy-gather", "zero-init-empty-tensors")
+
+# Upstream steps, in order. Found to work on torch-mlir==20261001 (see mlir-notes.md).
+UPSTREAM_PASSES = (
+    # Identity layouts at function boundaries: the caller passes dense NumPy arrays.
+    "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map"
+    " allow-return-allocs-from-loops}",
+    "copy-duplicate-results",  # Python step, see _copy_duplicate_results
+    # Results become caller-allocated out-params; a result that is a static alloc is
+    # replaced by the out-param itself (no copy). The kernel is public, hence modify-public.
+    "buffer-results-to-out-params{hoist-static-allocs modify-public-functions}",
+    "memref-copy-to-linalg",  # Python step, see _memref_copy_to_linalg
+    # Frees temporaries; without it every call leaks its intermediate buffers.
+    "buffer-deallocation-pipeline",
+    "convert-linalg-to-loops",
+    "expand-strided-metadata",
+    # After expand-strided-metadata: it emits affine.apply for subview offsets.
+    "lower-affine",
+    "convert-scf-to-cf",
+    # f16/bf16 math ops are computed in f32, and bf16 extf/truncf become integer bit
+    # manipulation: on hosts without F16C/AVX512-BF16, LLVM would otherwise emit
+    # compiler-rt calls (__truncsfbf2, ...) that the JIT process may not provide.
+    "math-extend-to-supported-types",
+    "arith-expand{include-bf16}",
+    "convert-math-to-llvm",
+    # What LLVM has no intrinsic for (erf, ...) becomes a libm call, resolved in-process.
+    "convert-math-to-libm",
+    "finalize-memref-to-llvm",
+    "convert-arith-to-llvm",
+    "convert-index-to-llvm",
+    "convert-func-to-llvm",
+    "convert-cf-to-llvm",
+    "convert-ub-to-llvm",
+    "reconcile-unrealized-casts",
+    # reconcile-unrealized-casts leaves casts it cannot fold in place, and LLVM
+    # translation then fails with a message on C++ stderr: check here instead.
+    "check-llvm-only",  # Python step, see _check_llvm_only
+)
+
+
+def _memref_copy_to_linalg(op: ir.Operation, pass_: object = None) -> None:
+    """Rewrite `memref.copy %a, %b` as `linalg.copy ins(%a) outs(%b)`.
+
+    A memref.copy between non-identity layouts lowers to a call to `memrefCopy`
+    from libmlir_c_runner_utils, which the wheel does not ship; linalg.copy
+    becomes plain loops instead.
+    """
+    copies: list[ir.Operation] = []
+
+    def collect(inner: ir.Operation) -> ir.WalkResult:
+        if inner.name == "memref.copy":
+            copies.append(inner)
+        return ir.WalkResult.ADVANCE
+
+    op.walk(collect)
+    for copy in copies:
+        source, target = copy.operands
+        with copy.location, ir.InsertionPoint(copy):
+            linalg.copy(source, outs=[target])  # OpDSL builder: location from `with`
+        copy.erase()
+
+
+def _copy_duplicate_results(op: ir.Operation, pass_: object = None) -> None:
+    """Return a fresh copy for every repeated `func.return` operand.
+
+    buffer-results-to-out-params{hoist-static-allocs} segfaults when one alloc is
+    returned twice (it replaces the alloc by the first out-param, then again);
+    after this step every returned buffer is distinct.
+    """
+    returns: list[ir.Operation] = []
+
+    def collect(inner: ir.Operation) -> ir.WalkResult:
+        if inner.name == "func.return":
+            returns.append(inner)
+        return ir.WalkResult.ADVANCE
+
+    op.walk(collect)
+    for ret in returns:
+        seen: set[ir.Value] = set()
+        for i, value in enumerate(list(ret.operands)):
+            if value not in seen:
+                seen.add(value)
+                continue
+            with ret.location, ir.InsertionPoint(ret):
+                fresh = memref.AllocOp(ir.MemRefType(value.type), [], []).result
+                memref.CopyOp(value, fresh)
+            ret.operands[i] = fresh
+
+
+def _check_llvm_only(op: ir.Operation, pass_: object = None) -> None:
+    """PassError listing the ops that are not LLVM dialect ops after lowering."""
+    leftovers: dict[str, str] = {}
+
+    def collect(inner: ir.Operation) -> ir.WalkResult:
+        name = inner.name
+        if not name.startswith("llvm.") and name != "builtin.module" and name not in leftovers:
+            leftovers[name] = str(inner.location)
+        return ir.WalkResult.ADVANCE
+
+    op.walk(collect)
+    if not leftovers:
+        return
+    listing = "\n".join(f"  {name} at {loc}" for name, loc in leftovers.items())
+    raise PassError(f"ops left after lowering to LLVM (no conversion for them):\n{listing}",
+                    pass_name="check-llvm-only")
+
+
+_PYTHON_STEPS: dict[str, Callable[[ir.Operation, object], None]] = {
+    "copy-duplicate-results": _copy_duplicate_results,
+    "memref-copy-to-linalg": _memref_copy_to_linalg,
+    "check-llvm-only": _check_llvm_only,
+}
+
+
+def pipeline_text() -> str:
+    """The whole lowering as one line, for repro commands and docs."""
+    return "builtin.module(" + ",".join(NKIPY_PASSES + UPSTREAM_PASSES) + ")"
+
+
+def lower_to_llvm(module: ir.Module) -> None:
+    """Run the full CPU pipeline on `module` in place; PassError on any failure.
+
+    The module must already verify (the caller parsed it); the pass manager
+    verifies after every step, so no C++ pass sees IR a Python pass broke.
+    """
+    done: list[str] = []
+    pm = PassManager()
+    for name in NKIPY_PASSES:
+        get_pass(name).add_to(pm)
+        _add_marker(pm, name, done)
+    for step in UPSTREAM_PASSES:
+        if step in _PYTHON_STEPS:
+            pm.add(_PYTHON_STEPS[step], step)
+        else:
+            pm.add(step)
+        _add_marker(pm, step, done)
+    try:
+        pm.run(module.operation)
+    except NkipyError:
+        raise
+    except MLIRError as exc:
+        failed = _next_step(done)
+        raise PassError(
+            f"lowering to LLVM failed in `{failed}`:\n" + format_diagnostics(exc),
+            pass_name=failed,
+            repro=f"nkipy-kg-opt kernel.mlir --pass-pipeline='{pipeline_text()}'",
+        ) from None
+
+
+def _add_marker(pm: PassManager, name: str, done: list[str]) -> None:
+    pm.add(lambda op, pass_: done.append(name), f"done:{name}")
+
+
+def _next_step(done: list[str]) -> str:
+    steps = list(NKIPY_PASSES + UPSTREAM_PASSES)
+    return steps[len(done)] if len(done) < len(steps) else "verification"
+
+
+def format_diagnostics(exc: MLIRError) -> str:
+    """One `loc: error: message` line per diagnostic (notes indented below)."""
+    lines = []
+    for diag in exc.error_diagnostics:
+        lines.append(f"{diag.location}: error: {diag.message}")
+        lines += [f"  {note.location}: note: {note.message}" for note in diag.notes]
+    return "\n".join(lines) or exc.message
