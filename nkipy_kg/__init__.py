@@ -19,6 +19,7 @@ from nkipy_kg.errors import (
     ControlFlowError, DeviceError, IRError, KnobError, NkipyError, PassError, ShapeError, SimError,
     TraceError, UnsupportedError,
 )
+from nkipy_kg.cpu.verify import VerifyReport, verify_against_numpy
 from nkipy_kg.frontend.control_flow import LoopIndex, fori_loop
 from nkipy_kg.frontend.traced_array import TracedArray
 from nkipy_kg.frontend.tracer import InputSpec, TracedFunction, trace
@@ -28,5 +29,6 @@ __version__ = "0.1.0"
 __all__ = [
     "ControlFlowError", "DeviceError", "IRError", "InputSpec", "KnobError", "LoopIndex", "NkipyError",
     "PassError", "ShapeError", "SimError", "TraceError", "TracedArray", "TracedFunction",
-    "UnsupportedError", "fori_loop", "knob", "trace",
+    "UnsupportedError", "VerifyReport", "fori_loop", "knob", "trace", "verify_against_numpy",
 ]
+

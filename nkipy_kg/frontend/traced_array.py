@@ -110,20 +110,20 @@ class TracedArray:
 
     # -- indexing ----------------------------------------------------------------------
     def __getitem__(self, key: Any) -> TracedArray:
-        from nkipy_kg.frontend.rules import indexing
+        from nkipy_kg.frontend.rules import guarded, indexing
 
-        return indexing.getitem(self, key)
+        return guarded("x[...]", lambda: indexing.getitem(self, key))
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        from nkipy_kg.frontend.rules import indexing
+        from nkipy_kg.frontend.rules import guarded, indexing
 
-        indexing.setitem(self, key, value)
+        guarded("x[...] =", lambda: indexing.setitem(self, key, value))
 
     # -- methods (NumPy's spelling, forwarded to the np.* rules) -------------------------
     def astype(self, dtype: Any, copy: bool = True) -> TracedArray:
-        from nkipy_kg.frontend.rules import elementwise
+        from nkipy_kg.frontend.rules import elementwise, guarded
 
-        return elementwise.astype(self, dtype)
+        return guarded("astype", lambda: elementwise.astype(self, dtype))
 
     def reshape(self, *shape: Any, order: str = "C") -> TracedArray:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -194,9 +194,9 @@ def _binary(name: str, reflected: bool = False):
     ufunc = getattr(np, name)
 
     def op(self: TracedArray, other: Any) -> Any:
-        from nkipy_kg.frontend.rules import elementwise
+        from nkipy_kg.frontend.rules import dispatch_ufunc
 
-        return elementwise.apply_ufunc(ufunc, (other, self) if reflected else (self, other))
+        return dispatch_ufunc(ufunc, "__call__", (other, self) if reflected else (self, other), {})
 
     return op
 
@@ -205,9 +205,9 @@ def _unary(name: str):
     ufunc = getattr(np, name)
 
     def op(self: TracedArray) -> Any:
-        from nkipy_kg.frontend.rules import elementwise
+        from nkipy_kg.frontend.rules import dispatch_ufunc
 
-        return elementwise.apply_ufunc(ufunc, (self,))
+        return dispatch_ufunc(ufunc, "__call__", (self,), {})
 
     return op
 

@@ -37,7 +37,7 @@ def _name(fn: Any) -> str:
     return f"np.{getattr(fn, '__name__', repr(fn))}"
 
 
-def _guard(what: str, call: Callable[[], Any]) -> Any:
+def guarded(what: str, call: Callable[[], Any]) -> Any:
     """Run a rule; any non-nkipy exception is a bug or an odd argument: report it located."""
     try:
         return call()
@@ -56,7 +56,7 @@ def dispatch_function(func: Any, args: tuple, kwargs: dict) -> Any:
             user_source_loc(_name(func)),
             hint=f"supported functions: {supported}",
         ).with_traceback(None)
-    return _guard(_name(func), functools.partial(fn, *args, **kwargs))
+    return guarded(_name(func), functools.partial(fn, *args, **kwargs))
 
 
 def dispatch_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
@@ -72,8 +72,8 @@ def dispatch_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) ->
                                    user_source_loc(what),
                                    hint="reduce is supported for add, multiply, maximum, minimum, "
                                         "logical_and, logical_or; use np.sum/np.max/... instead")
-        return _guard(what, functools.partial(fn, *inputs, **kwargs))
-    return _guard(what, lambda: elementwise.apply_ufunc(ufunc, inputs, **kwargs))
+        return guarded(what, functools.partial(fn, *inputs, **kwargs))
+    return guarded(what, lambda: elementwise.apply_ufunc(ufunc, inputs, **kwargs))
 
 
 # Import the families so their @rule decorators fill the tables.

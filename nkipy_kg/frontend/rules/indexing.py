@@ -68,7 +68,7 @@ def _normalize(x: TracedArray, key: Any, what: str) -> _Slice:
     expanded: list[Any] = []
     for k in key:
         expanded.extend([slice(None)] * (x.ndim - len(consuming)) if k is Ellipsis else [k])
-    if Ellipsis not in key:
+    if not any(k is Ellipsis for k in key):
         expanded.extend([slice(None)] * (x.ndim - len(consuming)))
     s = _Slice()
     dim = 0
@@ -185,16 +185,19 @@ def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "r
     ax = normalize_axis(axis, x.ndim, what)
     if isinstance(indices, (int, np.integer)):
         return getitem(x, (slice(None),) * ax + (int(indices),))
-    idx = lift(indices, what)
-    if not dtypes.is_int(idx.dtype):
-        raise UnsupportedError(f"{what}: indices must be integers, got {idx.dtype}", user_source_loc(what))
     n = x.shape[ax]
-    if not is_traced(indices):
+    if is_traced(indices):
+        idx = indices
+        if not dtypes.is_int(idx.dtype):
+            raise UnsupportedError(f"{what}: indices must be integers, got {idx.dtype}", user_source_loc(what))
+        idx = _wrap_negative(idx, n)  # NumPy wraps negative indices once: i < 0 -> i + n
+    else:
         host = np.asarray(indices)
+        if not np.issubdtype(host.dtype, np.integer):
+            raise UnsupportedError(f"{what}: indices must be integers, got {host.dtype}", user_source_loc(what))
         if host.size and (host.min() < -n or host.max() >= n):
             raise ShapeError(f"{what}: index out of bounds for axis {ax} with size {n}", user_source_loc(what))
-    # NumPy wraps negative indices once: i < 0 -> i + n.
-    idx = _wrap_negative(idx, n)
+        idx = lift(np.where(host < 0, host + n, host).astype(np.int32), what)
     flat = reshape(idx, (idx.size,), what)
     front = transpose(x, [ax] + [d for d in range(x.ndim) if d != ax]) if ax else x
     rest = front.shape[1:]

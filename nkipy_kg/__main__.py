@@ -1,0 +1,3 @@
+from nkipy_kg.demo import main
+
+raise SystemExit(main())

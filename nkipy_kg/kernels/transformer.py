@@ -1,0 +1,91 @@
+"""Transformer building blocks written as plain NumPy kernels (with knobs)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nkipy_kg import knob
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    m = np.max(x, axis=-1, keepdims=True)
+    knob.knob(m).tile_op(tile_size=[128, 128]).layout(mem_space="Sbuf")
+    e = np.exp(x - m)
+    knob.knob(e).tile_op(tile_size=[128, 128]).layout(mem_space="Sbuf")
+    s = np.sum(e, axis=-1, keepdims=True)
+    r = e / s
+    knob.knob(r).tile_op(tile_size=[128, 128]).layout(mem_space="SharedHbm")
+    return r
+
+
+def rmsnorm(x: np.ndarray, w: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    sq = np.square(x)
+    knob.knob(sq).tile_op(tile_size=[128, 128]).layout(mem_space="Sbuf")
+    ms = np.mean(sq, axis=-1, keepdims=True)
+    normed = x / np.sqrt(ms + eps)
+    return normed * w
+
+
+def rope(x: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
+    """Rotary embedding over the last dim of x [S, H, D] with cos/sin [S, D/2]."""
+    half = x.shape[-1] // 2
+    c = np.expand_dims(cos, 1)
+    s = np.expand_dims(sin, 1)
+    x0, x1 = x[:, :, :half], x[:, :, half:]
+    o0 = x0 * c - x1 * s
+    o1 = x0 * s + x1 * c
+    return np.concatenate([o0, o1], axis=-1)
+
+
+def silu(x: np.ndarray) -> np.ndarray:
+    return x / (1.0 + np.exp(-x))
+
+
+def silu_ffn(x: np.ndarray, w_gate: np.ndarray, w_up: np.ndarray, w_down: np.ndarray) -> np.ndarray:
+    gate = x @ w_gate
+    knob.knob(gate).tile_op(tile_size=[128, 128, 128]).layout(mem_space="Sbuf")
+    up = x @ w_up
+    h = silu(gate) * up
+    out = h @ w_down
+    knob.knob(out).tile_op(tile_size=[128, 128, 128]).layout(mem_space="SharedHbm")
+    return out
+
+
+def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """softmax(q k^T / sqrt(d)) v over heads: q, k, v are [heads, seq, d]."""
+    scores = q @ np.swapaxes(k, -1, -2) * (1.0 / np.sqrt(q.shape[-1]))
+    m = np.max(scores, axis=-1, keepdims=True)
+    e = np.exp(scores - m)
+    p = e / np.sum(e, axis=-1, keepdims=True)
+    return p @ v
+
+
+def _heads(t: np.ndarray, seq: int, heads: int, dim: int) -> np.ndarray:
+    """[B*S, H*D] -> [B*H, S, D]."""
+    batch = t.shape[0] // seq
+    return np.reshape(np.transpose(np.reshape(t, (batch, seq, heads, dim)), (0, 2, 1, 3)),
+                      (batch * heads, seq, dim))
+
+
+def _rope_heads(t: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
+    half = t.shape[-1] // 2
+    t0, t1 = t[:, :, :half], t[:, :, half:]
+    return np.concatenate([t0 * cos - t1 * sin, t0 * sin + t1 * cos], axis=-1)
+
+
+def transformer_layer(hidden: np.ndarray, ln1_w: np.ndarray, ln2_w: np.ndarray, wq: np.ndarray,
+                      wk: np.ndarray, wv: np.ndarray, wo: np.ndarray, cos: np.ndarray,
+                      sin: np.ndarray, w_gate: np.ndarray, w_up: np.ndarray,
+                      w_down: np.ndarray) -> np.ndarray:
+    """A Qwen3-style decoder layer: batch 2, seq 128, hidden 256, 2 heads of 128."""
+    seq, heads, dim = 128, 2, 128
+    x = rmsnorm(hidden, ln1_w)
+    q = _rope_heads(_heads(x @ wq, seq, heads, dim), cos, sin)
+    k = _rope_heads(_heads(x @ wk, seq, heads, dim), cos, sin)
+    v = _heads(x @ wv, seq, heads, dim)
+    ctx = attention(q, k, v)
+    batch = hidden.shape[0] // seq
+    ctx = np.reshape(np.transpose(np.reshape(ctx, (batch, heads, seq, dim)), (0, 2, 1, 3)),
+                     (batch * seq, heads * dim))
+    h = hidden + ctx @ wo
+    return h + silu_ffn(rmsnorm(h, ln2_w), w_gate, w_up, w_down)
