@@ -20,6 +20,7 @@ from nkipy_kg.errors import (
     TraceError, UnsupportedError,
 )
 from nkipy_kg.cpu.verify import VerifyReport, verify_against_numpy
+from nkipy_kg.driver import Compilation, Snapshot, apply_complete_knob_pipeline, compile
 from nkipy_kg.frontend.control_flow import LoopIndex, fori_loop
 from nkipy_kg.frontend.traced_array import TracedArray
 from nkipy_kg.frontend.tracer import InputSpec, TracedFunction, trace
@@ -27,7 +28,7 @@ from nkipy_kg.frontend.tracer import InputSpec, TracedFunction, trace
 __version__ = "0.1.0"
 
 __all__ = [
-    "ControlFlowError", "DeviceError", "IRError", "InputSpec", "KnobError", "LoopIndex", "NkipyError",
+    "Compilation", "ControlFlowError", "Snapshot", "apply_complete_knob_pipeline", "compile", "DeviceError", "IRError", "InputSpec", "KnobError", "LoopIndex", "NkipyError",
     "PassError", "ShapeError", "SimError", "TraceError", "TracedArray", "TracedFunction",
     "UnsupportedError", "VerifyReport", "fori_loop", "knob", "trace", "verify_against_numpy",
 ]

@@ -120,6 +120,14 @@ class TracedFunction:
         except NkipyError as err:
             raise err.with_traceback(None) from None
 
+    def compile(self, *arrays: Any, target: str = "trn2", stop_after: str | int | None = None,
+                dump_dir: Any = None, specs: Sequence[Any] | None = None) -> Any:
+        """Trace (specs from `arrays`, `specs` or the declared ones) and run the pipeline."""
+        from nkipy_kg.driver import compile as compile_
+
+        module = self.to_mlir(*arrays, specs=specs)
+        return compile_(module, target=target, stop_after=stop_after, dump_dir=dump_dir, kernel_name=self.name)
+
     def __repr__(self) -> str:
         specs = ", ".join(map(str, self.input_specs or [])) or "specs given later"
         return f"<traced kernel {self.name}({specs})>"

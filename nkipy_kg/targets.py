@@ -1,0 +1,47 @@
+"""Target descriptions: the hardware limits passes consult, as data.
+
+Numbers from ../shared/research/neuroncore-model.md §1.3 and §3.1 (the
+reference's HardwareConstants.h): SBUF usable bytes per partition exclude the
+compiler-reserved area; PSUM has 8 banks of 2 KiB per partition, and a PSUM tile
+may not cross a bank, so a matmul's free dim holds at most 2048 / 4 = 512 fp32.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    sbuf_bytes_per_partition: int   # usable (compiler reserve excluded)
+    partitions: int = 128           # SBUF and PSUM partitions (nl.tile_size.pmax)
+    psum_bytes_per_partition: int = 16384
+    psum_banks: int = 8
+    psum_bank_bytes: int = 2048
+    gemm_stationary_fmax: int = 128  # matmul stationary free size (M per instruction)
+    gemm_moving_fmax: int = 512      # matmul moving free size (N per instruction)
+
+    @property
+    def matmul_free_max(self) -> int:
+        """Largest matmul N tile: one PSUM bank of fp32 accumulators."""
+        return self.psum_bank_bytes // 4
+
+
+TARGETS: dict[str, Target] = {
+    # trn1: NeuronCore-v2, 192 KiB SBUF per partition, 16 KiB reserved.
+    "trn1": Target(name="trn1", sbuf_bytes_per_partition=180224),
+    # trn2: NeuronCore-v3, 224 KiB SBUF per partition; usable 212984 B per KLR kernelEnv.
+    "trn2": Target(name="trn2", sbuf_bytes_per_partition=212984),
+}
+
+DEFAULT_TARGET = "trn2"
+
+
+def get_target(name: str | Target | None = None) -> Target:
+    if isinstance(name, Target):
+        return name
+    key = name or DEFAULT_TARGET
+    if key not in TARGETS:
+        raise ValueError(f"unknown target {key!r}; known targets: {', '.join(TARGETS)}")
+    return TARGETS[key]
