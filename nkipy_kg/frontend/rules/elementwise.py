@@ -8,6 +8,7 @@ Same-shape float ops with a linalg named op become that op (`linalg.add`,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -100,17 +101,21 @@ def _emit(name: str, what: str, inputs: tuple, loop_dtype: np.dtype,
     body_fn = (scalar.UNARY if len(inputs) == 1 else scalar.BINARY)[name]
 
     def body(args: list) -> Any:
-        it = iter(args)
-        operands = [scalar.cast(emit.scalar_const(scalar_value(x), _scalar_dtype(x, loop_dtype), where),
-                                _scalar_dtype(x, loop_dtype), loop_dtype, where)
-                    if is_scalar(x) else next(it) for x in inputs]
-        result = body_fn(operands, loop_dtype, where)
+        result = body_fn(_block_operands(inputs, args, loop_dtype, where), loop_dtype, where)
         produced = np.dtype(np.bool_) if name in scalar.PREDICATES | scalar.LOGICAL else loop_dtype
         return scalar.cast(result, produced, out_dtype, where)
 
     maps = [emit.broadcast_map(t.shape, shape) for t in tensors]
     value = emit.generic([t.value for t in tensors], maps, shape, out_dtype, body, where)
     return TracedArray(value, shape, out_dtype)
+
+
+def _block_operands(inputs: Sequence[Any], args: list, dtype: np.dtype, where: Any) -> list:
+    """Block arguments for the tensor inputs, in-body constants (cast to `dtype`) for scalars."""
+    it = iter(args)
+    return [scalar.cast(emit.scalar_const(scalar_value(x), _scalar_dtype(x, dtype), where),
+                        _scalar_dtype(x, dtype), dtype, where) if is_scalar(x) else next(it)
+            for x in inputs]
 
 
 def _scalar_dtype(x: Any, loop_dtype: np.dtype) -> np.dtype:
@@ -137,11 +142,8 @@ def where_(condition: Any, x: Any = None, y: Any = None) -> TracedArray:
     here = loc(what)
 
     def body(args: list) -> Any:
-        it = iter(args)
-        vals = [next(it) if is_traced(t) else
-                scalar.cast(emit.scalar_const(scalar_value(t), _scalar_dtype(t, out_dtype), here),
-                            _scalar_dtype(t, out_dtype), out_dtype, here) for t in operands]
-        return arith.SelectOp(vals[0], vals[1], vals[2], loc=here).result
+        cond, *values = _block_operands(operands, args, out_dtype, here)
+        return arith.SelectOp(cond, *values, loc=here).result
 
     value = emit.generic([t.value for t in tensors], [emit.broadcast_map(t.shape, shape) for t in tensors],
                          shape, out_dtype, body, here)
