@@ -10,13 +10,14 @@ signature, checks and converts the caller's arrays, and builds the descriptors.
 from __future__ import annotations
 
 import ctypes
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import ml_dtypes
 import numpy as np
 
-from nkipy_kg._mlir import ir, memref_runtime
+from nkipy_kg._mlir import ir
 from nkipy_kg.errors import IRError
 
 # MLIR element type (as printed) -> NumPy dtype. Unsigned/signed-explicit integer
@@ -112,11 +113,34 @@ def allocate_results(sig: Signature) -> list[np.ndarray]:
 
 
 def descriptor_pointers(arrays: Sequence[np.ndarray]) -> list[ctypes._Pointer]:
-    """`T**` per array, as `ExecutionEngine.invoke` expects for `_mlir_ciface_` functions.
+    """`T**` per array, as the packed `_mlir_ciface_` entry point expects.
 
-    The returned pointers reference the arrays' memory; the caller keeps the arrays
+    The descriptors hold raw pointers into the arrays: the caller keeps the arrays
     alive until the call returns.
     """
-    # MLIR stores i1 as one byte holding 0 or 1, exactly like NumPy bool (ctypes c_bool).
-    return [ctypes.pointer(ctypes.pointer(memref_runtime.get_ranked_memref_descriptor(a)))
-            for a in arrays]
+    return [ctypes.pointer(ctypes.pointer(_descriptor(a))) for a in arrays]
+
+
+def _descriptor(array: np.ndarray) -> ctypes.Structure:
+    # The bindings' get_ranked_memref_descriptor defines a new ctypes class on every
+    # call (~20 us each); the layout only depends on the rank, so build it once.
+    desc = _descriptor_class(array.ndim)()
+    desc.allocated = desc.aligned = array.ctypes.data
+    desc.offset = 0
+    if array.ndim:
+        desc.shape[:] = array.shape
+        # NumPy strides are in bytes, memref strides in elements.
+        desc.strides[:] = [s // array.itemsize for s in array.strides]
+    return desc
+
+
+@functools.cache
+def _descriptor_class(rank: int) -> type[ctypes.Structure]:
+    """`{T* allocated, T* aligned, i64 offset, i64 shape[rank], i64 strides[rank]}`.
+
+    The element pointers are untyped: only the layout matters to the callee.
+    """
+    fields = [("allocated", ctypes.c_void_p), ("aligned", ctypes.c_void_p), ("offset", ctypes.c_int64)]
+    if rank:
+        fields += [("shape", ctypes.c_int64 * rank), ("strides", ctypes.c_int64 * rank)]
+    return type(f"MemRef{rank}D", (ctypes.Structure,), {"_fields_": fields})

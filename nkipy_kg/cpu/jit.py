@@ -1,7 +1,7 @@
 """Run a tensor-level MLIR kernel on the host CPU through the LLVM JIT.
 
-    kernel = compile_cpu(open("k.mlir").read())          # the module's only public func
-    (out,) = kernel(np.ones((4, 8), np.float32), b)     # always a tuple of NumPy arrays
+    kernel = compile_cpu(open("k.mlir").read())        # the module's only public func
+    (out,) = kernel(np.ones((4, 8), np.float32), b)   # always a tuple of NumPy arrays
 
 `compile_cpu` parses the text in a fresh context, lowers it (`lowering.py`),
 and builds an `ExecutionEngine`. Calling the kernel converts the inputs
@@ -11,14 +11,16 @@ with memref descriptors: inputs first, then one out-parameter per result.
 
 from __future__ import annotations
 
+import ctypes
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from nkipy_kg._mlir import ExecutionEngine, MLIRError, ir, make_context
 from nkipy_kg.cpu import abi
-from nkipy_kg.cpu.lowering import format_diagnostics, lower_to_llvm
+from nkipy_kg.cpu.lowering import format_diagnostics, lower_to_llvm, render_location
 from nkipy_kg.errors import IRError
 
 OPT_LEVEL = 2
@@ -30,8 +32,9 @@ class CpuKernel:
 
     signature: abi.Signature
     engine: ExecutionEngine = field(repr=False)
-    # The engine's code does not reference the MLIR context, but keeping both alive
-    # with the engine removes any doubt about destruction order.
+    entry: Callable[[ctypes.Array], None] = field(repr=False)  # packed `_mlir_ciface_<name>`
+    # Kept alive as long as the engine: whether it needs them after construction is
+    # not documented by the bindings, and destroying a context too early would crash.
     context: ir.Context = field(repr=False)
     module: ir.Module = field(repr=False)
 
@@ -42,25 +45,28 @@ class CpuKernel:
     def __call__(self, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
         inputs = abi.convert_inputs(self.signature, arrays)
         outputs = abi.allocate_results(self.signature)
-        # `inputs` and `outputs` stay referenced until invoke returns: the
-        # descriptors hold raw pointers into them.
-        self.engine.invoke(self.name, *abi.descriptor_pointers(inputs + outputs))
+        pointers = abi.descriptor_pointers(inputs + outputs)
+        # The packed entry point takes one `void*` per argument; `inputs`, `outputs`
+        # and `pointers` stay referenced until it returns.
+        packed = (ctypes.c_void_p * len(pointers))(*[ctypes.cast(p, ctypes.c_void_p) for p in pointers])
+        self.entry(packed)
         return tuple(outputs)
 
 
-def compile_cpu(module_text: str, func_name: str | None = None) -> CpuKernel:
+def compile_cpu(module_text: str, func_name: str | None = None, *, opt_level: int = OPT_LEVEL) -> CpuKernel:
     """Compile `func_name` (default: the module's only public function) for the CPU.
 
     Raises IRError if the text does not parse/verify or the function's signature is
     not statically shaped tensors of supported dtypes, PassError if lowering fails.
-    Compiled kernels are cached by (text, name): a kernel is immutable and each
-    call allocates fresh outputs, so sharing one is safe.
+    `opt_level` is LLVM's (0-3); 0 compiles ~3x faster and runs ~2x slower.
+    Compiled kernels are cached by (text, name, opt_level): a kernel is immutable
+    and each call allocates fresh outputs, so sharing one is safe.
     """
-    return _compile_cached(module_text, func_name)
+    return _compile_cached(module_text, func_name, opt_level)
 
 
-@functools.lru_cache(maxsize=64)
-def _compile_cached(module_text: str, func_name: str | None) -> CpuKernel:
+@functools.lru_cache(maxsize=16)  # ~3.5 MB per kernel (context + JIT code)
+def _compile_cached(module_text: str, func_name: str | None, opt_level: int) -> CpuKernel:
     context = make_context()
     with context, ir.Location.unknown():
         module = _parse(module_text)
@@ -68,12 +74,49 @@ def _compile_cached(module_text: str, func_name: str | None) -> CpuKernel:
         signature = abi.read_signature(func_op)
         # The C interface wrapper takes memref descriptors by pointer, which ctypes can build.
         func_op.attributes["llvm.emit_c_interface"] = ir.UnitAttr.get()
+        _mark_inputs_read_only(func_op)
         lower_to_llvm(module)
-        try:
-            engine = ExecutionEngine(module, opt_level=OPT_LEVEL)
-        except (RuntimeError, MLIRError) as exc:
-            raise IRError(f"building the LLVM JIT for @{signature.name} failed: {exc}") from None
-    return CpuKernel(signature=signature, engine=engine, context=context, module=module)
+        engine = _build_engine(context, module, signature.name, opt_level)
+    try:
+        # Looked up once: ExecutionEngine.invoke would redo the lookup on every call.
+        entry = engine.lookup(signature.name)
+    except RuntimeError as exc:  # linking failed, e.g. an unresolved external symbol
+        raise IRError(f"linking the JIT-compiled @{signature.name} failed: {exc}") from None
+    return CpuKernel(signature=signature, engine=engine, context=context, module=module, entry=entry)
+
+
+def _build_engine(context: ir.Context, module: ir.Module, name: str, opt_level: int) -> ExecutionEngine:
+    """The ExecutionEngine; translation diagnostics go into the IRError, not C++ stderr."""
+    messages: list[str] = []
+
+    def collect(diag: ir.Diagnostic) -> bool:
+        messages.append(f"{render_location(diag.location, '<kernel>')}: {diag.message}")
+        return True  # handled: keeps MLIR from printing it to stderr
+
+    handler = context.attach_diagnostic_handler(collect)
+    try:
+        return ExecutionEngine(module, opt_level=opt_level)
+    except (RuntimeError, MLIRError) as exc:
+        detail = "\n".join(messages) or str(exc)
+        raise IRError(f"building the LLVM JIT for @{name} failed:\n{detail}") from None
+    finally:
+        handler.detach()
+
+
+def _mark_inputs_read_only(func_op: ir.Operation) -> None:
+    """`bufferization.writable = false` on every argument.
+
+    The arguments are the caller's NumPy arrays: without this, one-shot-bufferize may
+    write a result in place into an input (e.g. `tensor.insert_slice ... into %arg0`).
+    """
+    old = list(ir.ArrayAttr(func_op.attributes["arg_attrs"])) if "arg_attrs" in func_op.attributes else []
+    num_args = len(func_op.regions[0].blocks[0].arguments)
+    attrs = []
+    for i in range(num_args):
+        entries = {a.name: a.attr for a in ir.DictAttr(old[i])} if i < len(old) else {}
+        entries["bufferization.writable"] = ir.BoolAttr.get(False)
+        attrs.append(ir.DictAttr.get(entries))
+    func_op.attributes["arg_attrs"] = ir.ArrayAttr.get(attrs)
 
 
 def _parse(text: str) -> ir.Module:
@@ -89,6 +132,12 @@ def _parse(text: str) -> ir.Module:
 def _find_func(module: ir.Module, func_name: str | None) -> ir.Operation:
     funcs = [op.operation for op in module.body.operations if op.operation.name == "func.func"]
     defined = [f for f in funcs if len(f.regions[0].blocks) > 0]
+    declared = [f for f in funcs if len(f.regions[0].blocks) == 0]
+    # A declaration links to a symbol the JIT cannot resolve (and LLVM reports that on
+    # C++ stderr): refuse up front.
+    if declared:
+        raise IRError(f"the module declares external functions ({_names(declared)}); "
+                      "the CPU JIT only runs self-contained modules")
     if func_name is not None:
         for f in defined:
             if ir.StringAttr(f.attributes["sym_name"]).value == func_name:

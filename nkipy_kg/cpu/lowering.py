@@ -1,6 +1,6 @@
 """Lowering of a tensor-level kernel module to the LLVM dialect, for the CPU JIT.
 
-The pipeline is data (`PIPELINE`): our Python passes first (they remove or
+The pipeline is data (`NKIPY_PASSES` + `UPSTREAM_PASSES`): our Python passes first (they remove or
 rewrite the Python-defined nkipy ops, which upstream passes cannot handle), then
 upstream bufferization and conversion to LLVM. Everything runs in one
 `PassManager`; a tiny Python marker pass after each step records how far it got,
@@ -9,9 +9,9 @@ so a failure names the pass that failed without one PassManager per step.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
-import nkipy_kg.passes  # noqa: F401 - registers the Python passes used below
 from nkipy_kg._mlir import MLIRError, PassManager, ir, linalg, memref
 from nkipy_kg.errors import NkipyError, PassError
 from nkipy_kg.passes import get as get_pass
@@ -131,9 +131,14 @@ _PYTHON_STEPS: dict[str, Callable[[ir.Operation, object], None]] = {
 }
 
 
-def pipeline_text() -> str:
-    """The whole lowering as one line, for repro commands and docs."""
-    return "builtin.module(" + ",".join(NKIPY_PASSES + UPSTREAM_PASSES) + ")"
+def repro_pipeline(until: str) -> str:
+    """The pipeline up to and including `until`, as `nkipy-kg-opt --pass-pipeline` text.
+
+    The JIT-internal Python steps are not registered passes, so they are left out.
+    """
+    steps = list(NKIPY_PASSES + UPSTREAM_PASSES)
+    steps = steps[: steps.index(until) + 1] if until in steps else steps
+    return "builtin.module(" + ",".join(s for s in steps if s not in _PYTHON_STEPS) + ")"
 
 
 def lower_to_llvm(module: ir.Module) -> None:
@@ -162,7 +167,8 @@ def lower_to_llvm(module: ir.Module) -> None:
         raise PassError(
             f"lowering to LLVM failed in `{failed}`:\n" + format_diagnostics(exc),
             pass_name=failed,
-            repro=f"nkipy-kg-opt kernel.mlir --pass-pipeline='{pipeline_text()}'",
+            repro=f"nkipy-kg-opt kernel.mlir --pass-pipeline='{repro_pipeline(failed)}'"
+            " (JIT-internal Python steps omitted)",
         ) from None
 
 
@@ -175,10 +181,32 @@ def _next_step(done: list[str]) -> str:
     return steps[len(done)] if len(done) < len(steps) else "verification"
 
 
-def format_diagnostics(exc: MLIRError) -> str:
-    """One `loc: error: message` line per diagnostic (notes indented below)."""
+def format_diagnostics(exc: MLIRError, filename: str = "<kernel>") -> str:
+    """One `file:line:col: error: message` line per diagnostic, notes indented below.
+
+    Notes are cut to a few lines: "see current operation" notes print whole functions.
+    """
     lines = []
     for diag in exc.error_diagnostics:
-        lines.append(f"{diag.location}: error: {diag.message}")
-        lines += [f"  {note.location}: note: {note.message}" for note in diag.notes]
+        lines.append(f"{render_location(diag.location, filename)}: error: {diag.message}")
+        for note in diag.notes:
+            text = "\n    ".join(_head(note.message, 8))
+            lines.append(f"  {render_location(note.location, filename)}: note: {text}")
     return "\n".join(lines) or exc.message
+
+
+_FILE_LINE_COL = re.compile(r'"(?P<file>[^"]*)":(?P<line>\d+):(?P<col>\d+)')
+
+
+def render_location(loc: ir.Location, filename: str) -> str:
+    """`loc("-":3:5)` -> `filename:3:5` (the parser names every buffer "-")."""
+    m = _FILE_LINE_COL.search(str(loc))
+    if not m:
+        return str(loc)
+    name = filename if m.group("file") in ("-", "") else m.group("file")
+    return f"{name}:{m.group('line')}:{m.group('col')}"
+
+
+def _head(text: str, n: int) -> list[str]:
+    lines = text.strip().splitlines()
+    return lines if len(lines) <= n else lines[:n] + [f"... ({len(lines) - n} more lines)"]

@@ -31,8 +31,11 @@ row 0 rather than wrapping like Python indexing.
 
 from __future__ import annotations
 
+import re
+from typing import NoReturn
+
 from nkipy_kg._mlir import arith, ir, linalg, tensor
-from nkipy_kg.errors import PassError, source_loc_from_mlir
+from nkipy_kg.errors import PassError, SourceLoc, source_loc_from_mlir
 from nkipy_kg.passes.registry import python_pass
 
 PASS_NAME = "lower-nkipy-gather"
@@ -71,7 +74,7 @@ def _lower_one(op: ir.Operation) -> None:
     with loc, ir.InsertionPoint(op):
         # The clamp bounds live outside the body so they are not rebuilt per element.
         lower = arith.ConstantOp(ir.IndexType.get(), 0, loc=loc).result
-        upper = _last_row(source, loc)
+        upper = _last_row(source, lower, loc)
         generic = linalg.GenericOp_([indices], [output], maps, parallel, loc=loc)
         block = generic.regions[0].blocks[0]
         with ir.InsertionPoint(block):
@@ -85,18 +88,25 @@ def _lower_one(op: ir.Operation) -> None:
     op.erase()
 
 
-def _fail(op: ir.Operation, message: str) -> None:
-    raise PassError(message, loc=source_loc_from_mlir(str(op.location)), pass_name=PASS_NAME,
-                    ir_excerpt=str(op))
+def _fail(op: ir.Operation, message: str) -> NoReturn:
+    raise PassError(message, loc=_source_loc(op), pass_name=PASS_NAME, ir_excerpt=str(op))
 
 
-def _last_row(source: ir.Value, loc: ir.Location) -> ir.Value:
+def _source_loc(op: ir.Operation) -> SourceLoc | None:
+    """The op's file location; IR parsed from a string is named "-" (nkipy-kg-opt renames it)."""
+    text = str(op.location)
+    if (loc := source_loc_from_mlir(text)) is not None:
+        return loc
+    m = re.search(r'"-":(\d+):(\d+)', text)
+    return SourceLoc("-", int(m.group(1)), int(m.group(2)) - 1) if m else None
+
+
+def _last_row(source: ir.Value, zero: ir.Value, loc: ir.Location) -> ir.Value:
     """`dim(source, 0) - 1` as an index: a constant when static, tensor.dim otherwise."""
     shape = ir.RankedTensorType(source.type)
     if not shape.is_dynamic_dim(0):
         # max(n - 1, 0): a zero-row source is a read out of bounds no matter what; keep the IR valid.
         return arith.ConstantOp(ir.IndexType.get(), max(shape.shape[0] - 1, 0), loc=loc).result
-    zero = arith.ConstantOp(ir.IndexType.get(), 0, loc=loc).result
     one = arith.ConstantOp(ir.IndexType.get(), 1, loc=loc).result
     rows = tensor.DimOp(source, zero, loc=loc).result
     return arith.SubIOp(rows, one, loc=loc).result

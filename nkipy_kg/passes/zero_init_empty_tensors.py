@@ -60,7 +60,7 @@ def _is_pure_write(use: ir.OpOperand) -> bool:
     if len(blocks) != 1 or len(blocks[0].arguments) != num_operands:
         return False  # unknown body layout (e.g. linalg.map): assume it reads
     arg = blocks[0].arguments[use.operand_number]
-    return not any(True for _ in arg.uses)
+    return not list(arg.uses)
 
 
 def _zero_fill(op: ir.Operation) -> None:
