@@ -11,11 +11,12 @@ Never keep op handles across passes; inside a pass, collect first, then mutate.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from nkipy_kg._mlir import ir
 from nkipy_kg.dialects.nkipy import MemSpace
-from nkipy_kg.errors import PassError, source_loc_from_mlir
+from nkipy_kg.errors import PassError, SourceLoc, source_loc_from_mlir
 
 OP_ID = "nkipy.op_id"
 
@@ -93,4 +94,13 @@ def pass_error(pass_name: str, op: ir.Operation, message: str, hint: str = "") -
     """A PassError located at `op`'s source line, quoting the op."""
     text = op.get_asm(enable_debug_info=False, large_elements_limit=8)
     excerpt = "\n".join(text.splitlines()[:12])
-    return PassError(message, source_loc_from_mlir(str(op.location)), hint, pass_name, excerpt)
+    return PassError(message, _op_source_loc(op), hint, pass_name, excerpt)
+
+
+def _op_source_loc(op: ir.Operation) -> SourceLoc | None:
+    """The op's file location; IR parsed from a string is named "-" (nkipy-kg-opt renames it)."""
+    text = str(op.location)
+    if (loc := source_loc_from_mlir(text)) is not None:
+        return loc
+    m = re.search(r'"-":(\d+):(\d+)', text)
+    return SourceLoc("-", int(m.group(1)), int(m.group(2)) - 1) if m else None
