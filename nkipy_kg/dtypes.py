@@ -51,7 +51,8 @@ def to_dtype(spec: Any) -> np.dtype:
 
 def short_name(dtype: np.dtype) -> str:
     """The MLIR spelling used in specs and IR: f32, bf16, i32, i1, ..."""
-    return str(mlir_type(dtype))
+    with ir.Context():  # callers such as repr(InputSpec) run outside any trace's context
+        return str(mlir_type(dtype))
 
 
 def mlir_type(dtype: np.dtype) -> ir.Type:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from nkipy_kg._mlir import arith, ir, scf
-from nkipy_kg.errors import ControlFlowError, TraceError, UnsupportedError
+from nkipy_kg.errors import ControlFlowError, ShapeError, TraceError, UnsupportedError
 from nkipy_kg.frontend import builder as _builder
 from nkipy_kg.frontend.locations import user_source_loc
 from nkipy_kg.frontend.traced_array import TracedArray
@@ -147,7 +147,7 @@ def fori_loop(lower: int, upper: int, body: Callable[[Any, Any], Any], init: Any
         for out, c in zip(outs, carried):
             out = lift(out, "fori_loop")
             if out.shape != c.shape:
-                raise TraceError(f"fori_loop body returned shape {out.shape} for a carry of shape {c.shape}",
+                raise ShapeError(f"fori_loop body returned shape {out.shape} for a carry of shape {c.shape}",
                                  user_source_loc("fori_loop"))
             yielded.append(out.astype(c.dtype).value)
         scf.YieldOp(yielded, loc=loc)

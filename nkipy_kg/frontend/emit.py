@@ -61,11 +61,9 @@ def dense_const(array: np.ndarray, loc: ir.Location) -> ir.Value:
     t = tensor_type(array.shape, dtype)
     if array.size and (array == array.flat[0]).all():
         attr = ir.DenseElementsAttr.get_splat(t, scalar_attr(array.flat[0].item(), dtype))
-    elif dtypes.is_bool(dtype):
-        attr = ir.DenseElementsAttr.get(np.packbits(array, bitorder="little"), type=t)
     elif dtype == dtypes.bfloat16:
         attr = ir.DenseElementsAttr.get(np.ascontiguousarray(array).view(np.uint16), type=t)
-    else:
+    else:  # bool arrays too: the bindings bit-pack np.bool_ buffers for i1 themselves
         attr = ir.DenseElementsAttr.get(np.ascontiguousarray(array), type=t)
     return arith.ConstantOp(t, attr, loc=loc).result
 

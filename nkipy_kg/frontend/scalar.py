@@ -3,8 +3,9 @@
 Each table row maps a ufunc name to a builder `fn(args, dtype, loc) -> value`, where
 `dtype` is the loop dtype the operands were already cast to. The rows follow NumPy's
 definitions, not C's: integer floor_divide and remainder round toward -inf and give 0
-for a zero divisor (instead of trapping), bool add is `or`, comparisons on bool are
-unsigned.
+for a zero divisor (instead of trapping), shifts by a count outside [0, bits) give 0
+(or -1 for a negative right shift) instead of poison, bool add is `or`, comparisons on
+bool are unsigned.
 """
 
 from __future__ import annotations
@@ -66,11 +67,15 @@ def _cmp(fpred: str, ipred: str, bpred: str) -> Scalar:
     return build
 
 
+class NotDefined(TypeError):
+    """A ufunc row has no scalar semantics for this loop dtype (e.g. reciprocal of ints)."""
+
+
 def _by_kind(f: Scalar | None, i: Scalar | None, b: Scalar | None = None) -> Scalar:
     def build(a: Sequence[V], dt: np.dtype, loc: L) -> V:
         fn = f if dtypes.is_float(dt) else (b if dtypes.is_bool(dt) and b else i)
         if fn is None:
-            raise TypeError(f"not defined for dtype {dt}")
+            raise NotDefined(f"not defined for dtype {dt}")
         return fn(a, dt, loc)
     return build
 
@@ -125,7 +130,7 @@ def _square(a: Sequence[V], dt: np.dtype, loc: L) -> V:
 
 def _reciprocal(a: Sequence[V], dt: np.dtype, loc: L) -> V:
     if not dtypes.is_float(dt):
-        raise TypeError("reciprocal of integers is not supported")
+        raise NotDefined("reciprocal of integers is not supported")
     return arith.DivFOp(scalar_const(1.0, dt, loc), a[0], loc=loc).result
 
 
@@ -142,6 +147,27 @@ def _sign(a: Sequence[V], dt: np.dtype, loc: L) -> V:
     neg_or_x = arith.SelectOp(lt, minus, x if dtypes.is_float(dt) else zero, loc=loc).result
     # x == 0 (or NaN) keeps x itself for floats: 0 -> 0, NaN -> NaN.
     return arith.SelectOp(gt, one, neg_or_x, loc=loc).result
+
+
+def _shift_in_range(y: V, dt: np.dtype, loc: L) -> V:
+    """`0 <= y < bits` as one unsigned compare (a negative count is a huge unsigned one)."""
+    bits = scalar_const(np.dtype(dt).itemsize * 8, dt, loc)
+    return arith.CmpIOp(arith.CmpIPredicate.ult, y, bits, loc=loc).result
+
+
+def _left_shift(a: Sequence[V], dt: np.dtype, loc: L) -> V:
+    """NumPy gives 0 for counts outside [0, bits); LLVM's shl would be poison."""
+    x, y = a
+    shifted = arith.ShLIOp(x, y, loc=loc).result
+    return arith.SelectOp(_shift_in_range(y, dt, loc), shifted, scalar_const(0, dt, loc), loc=loc).result
+
+
+def _right_shift(a: Sequence[V], dt: np.dtype, loc: L) -> V:
+    """NumPy's out-of-range counts shift the sign all the way in (-1 or 0): clamp to bits - 1."""
+    x, y = a
+    top = scalar_const(np.dtype(dt).itemsize * 8 - 1, dt, loc)
+    count = arith.SelectOp(_shift_in_range(y, dt, loc), y, top, loc=loc).result
+    return arith.ShRSIOp(x, count, loc=loc).result
 
 
 def _int_abs(a: Sequence[V], dt: np.dtype, loc: L) -> V:
@@ -201,8 +227,8 @@ BINARY: dict[str, Scalar] = {
     "bitwise_and": _by_kind(None, _f(arith.AndIOp), _f(arith.AndIOp)),
     "bitwise_or": _by_kind(None, _f(arith.OrIOp), _f(arith.OrIOp)),
     "bitwise_xor": _by_kind(None, _f(arith.XOrIOp), _f(arith.XOrIOp)),
-    "left_shift": _by_kind(None, _f(arith.ShLIOp)),
-    "right_shift": _by_kind(None, _f(arith.ShRSIOp)),
+    "left_shift": _by_kind(None, _left_shift),
+    "right_shift": _by_kind(None, _right_shift),
 }
 
 _FLOAT_ONLY = {
@@ -215,8 +241,16 @@ _FLOAT_ONLY = {
     "rint": math.RoundEvenOp,
 }
 
+# NumPy >= 2.1 defines these on integers and bools as the identity (same dtype).
+_ROUNDING = {"floor", "ceil", "trunc"}
+
+
+def _same(a: Sequence[V], dt: np.dtype, loc: L) -> V:
+    return a[0]
+
+
 UNARY: dict[str, Scalar] = {
-    **{name: _by_kind(_f(op), None) for name, op in _FLOAT_ONLY.items()},
+    **{name: _by_kind(_f(op), _same if name in _ROUNDING else None) for name, op in _FLOAT_ONLY.items()},
     "negative": _neg,
     "positive": lambda a, dt, loc: a[0],
     "absolute": _by_kind(_f(math.AbsFOp), _int_abs, lambda a, dt, loc: a[0]),

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from nkipy_kg._mlir import ir
-from nkipy_kg.errors import ControlFlowError
+from nkipy_kg.errors import ControlFlowError, ShapeError
 from nkipy_kg.frontend.locations import user_source_loc
 
 
@@ -53,8 +53,8 @@ class TracedArray:
         return np.swapaxes(self, -1, -2)
 
     def __len__(self) -> int:
-        if not self.shape:
-            raise TypeError("len() of unsized object")
+        if not self.shape:  # NumPy raises TypeError; a located error tells which line
+            raise ShapeError("len() of a 0-d array", user_source_loc())
         return self.shape[0]
 
     def __iter__(self):

@@ -22,7 +22,7 @@ import numpy as np
 
 from nkipy_kg import dtypes
 from nkipy_kg._mlir import ir
-from nkipy_kg.errors import MLIRVerifyError, NkipyError, SourceLoc, TraceError
+from nkipy_kg.errors import MLIRVerifyError, NkipyError, SourceLoc, TraceError, UnsupportedError
 from nkipy_kg.frontend.builder import TraceBuilder
 from nkipy_kg.frontend.locations import user_source_loc
 
@@ -41,13 +41,26 @@ class InputSpec:
         if isinstance(spec, InputSpec):
             return spec
         if isinstance(spec, np.ndarray):
-            return InputSpec(tuple(spec.shape), dtypes.to_dtype(spec.dtype))
-        shape, dtype = spec
-        return InputSpec(tuple(int(d) for d in shape), dtypes.to_dtype(dtype))
+            return InputSpec(tuple(spec.shape), _spec_dtype(spec.dtype))
+        try:
+            shape, dtype = spec
+            dims = tuple(int(d) for d in shape)
+        except (TypeError, ValueError):
+            raise TraceError(f"an input spec is (shape, dtype), e.g. ((128, 256), 'f32'); got {spec!r}",
+                             user_source_loc()) from None
+        return InputSpec(dims, _spec_dtype(dtype))
 
     def __str__(self) -> str:
         return "x".join(map(str, self.shape)) + ":" + dtypes.short_name(self.dtype) if self.shape \
             else dtypes.short_name(self.dtype)
+
+
+def _spec_dtype(dtype: Any) -> np.dtype:
+    """`dtypes.to_dtype`, with a located error: specs are user input (`@trace` or `.to_mlir`)."""
+    try:
+        return dtypes.to_dtype(dtype)
+    except (TypeError, ValueError) as err:
+        raise UnsupportedError(f"input spec: {err}", user_source_loc()) from None
 
 
 def _source_loc(fn: Callable[..., Any]) -> SourceLoc:

@@ -18,27 +18,38 @@ import numpy as np
 
 from nkipy_kg import dtypes
 from nkipy_kg.frontend import emit
-from nkipy_kg.frontend.rules import rule
-from nkipy_kg.frontend.locations import is_internal
+from nkipy_kg.errors import ShapeError, UnsupportedError
+from nkipy_kg.frontend.rules import guarded, rule
+from nkipy_kg.frontend.locations import is_internal, user_source_loc
 from nkipy_kg.frontend.rules.common import lift, loc
 from nkipy_kg.frontend.traced_array import TracedArray
 
 _ORIGINAL = {name: getattr(np, name) for name in ("zeros", "ones", "full", "empty", "array", "asarray")}
 
 
-def _shape(shape: Any) -> tuple[int, ...]:
-    return tuple(int(d) for d in shape) if isinstance(shape, (tuple, list)) else (int(shape),)
+def _shape(shape: Any, what: str) -> tuple[int, ...]:
+    dims = tuple(int(d) for d in shape) if isinstance(shape, (tuple, list)) else (int(shape),)
+    if any(d < 0 for d in dims):
+        raise ShapeError(f"{what}: negative dimensions are not allowed, got {dims}", user_source_loc(what))
+    return dims
+
+
+def _dtype(dtype: Any, what: str) -> np.dtype:
+    try:
+        return dtypes.to_dtype(dtype)
+    except (TypeError, ValueError) as err:
+        raise UnsupportedError(f"{what}: {err}", user_source_loc(what)) from None
 
 
 def full_array(shape: Any, fill_value: Any, dtype: Any, what: str) -> TracedArray:
-    dims = _shape(shape)
-    dt = dtypes.to_dtype(dtype) if dtype is not None else np.asarray(fill_value).dtype
+    dims = _shape(shape, what)
+    dt = _dtype(dtype if dtype is not None else np.asarray(fill_value).dtype, what)
     return TracedArray(emit.fill(np.asarray(fill_value).item(), dims, dt, loc(what)), dims, dt)
 
 
 def empty_array(shape: Any, dtype: Any, what: str) -> TracedArray:
-    dims = _shape(shape)
-    dt = dtypes.to_dtype(dtype) if dtype is not None else np.dtype(np.float64)
+    dims = _shape(shape, what)
+    dt = _dtype(dtype if dtype is not None else np.float64, what)
     return TracedArray(emit.empty(dims, dt, loc(what)), dims, dt)
 
 
@@ -78,7 +89,7 @@ def _from_user(name: str, traced: Any) -> Any:
         caller = sys._getframe(1).f_code.co_filename
         if is_internal(caller):
             return original(*args, **kwargs)
-        return traced(*args, **kwargs)
+        return guarded(f"np.{name}", lambda: traced(*args, **kwargs))
 
     return functools.wraps(original)(dispatch)
 
@@ -101,7 +112,7 @@ def _like(fill: Any, what: str):
     def impl(a: Any, dtype: Any = None, order: str = "K", subok: bool = True, shape: Any = None,
              **kw: Any) -> TracedArray:
         x = lift(a, what)
-        dims = _shape(shape) if shape is not None else x.shape
+        dims = _shape(shape, what) if shape is not None else x.shape
         dt = dtype if dtype is not None else x.dtype
         if fill is None:
             return empty_array(dims, dt, what)
@@ -118,5 +129,5 @@ rule(np.empty_like)(_like(None, "np.empty_like"))
 def full_like(a: Any, fill_value: Any, dtype: Any = None, order: str = "K", subok: bool = True,
               shape: Any = None, **kw: Any) -> TracedArray:
     x = lift(a, "np.full_like")
-    return full_array(_shape(shape) if shape is not None else x.shape, fill_value,
+    return full_array(_shape(shape, "np.full_like") if shape is not None else x.shape, fill_value,
                       dtype if dtype is not None else x.dtype, "np.full_like")

@@ -59,15 +59,16 @@ def apply_ufunc(ufunc: np.ufunc, inputs: tuple, out: Any = None, where: Any = Tr
     if out is not None or where is not True or kwargs.get("casting") not in (None, "same_kind"):
         raise UnsupportedError(f"{what}: out=, where= and casting= are not supported in traced kernels",
                                user_source_loc(what))
-    if name == "power" and len(inputs) == 2 and is_scalar(inputs[1]) and is_traced(inputs[0]) \
-            and scalar_value(inputs[1]) in _POWER_SPECIAL and dtypes.is_float(inputs[0].dtype):
-        name = _POWER_SPECIAL[scalar_value(inputs[1])]
-        inputs = inputs[:1]
     table = scalar.UNARY if len(inputs) == 1 else scalar.BINARY
     if name not in table:
         raise UnsupportedError(f"{what} is not supported in traced kernels", user_source_loc(what),
                                hint="supported ufuncs: " + ", ".join(sorted({*scalar.UNARY, *scalar.BINARY})))
+    # Result dtypes first: NumPy must see power's two operands, not the rewritten unary op.
     out_dtype, loop_dtype = _dtypes(ufunc, name, inputs, dtype)
+    if name == "power" and len(inputs) == 2 and is_scalar(inputs[1]) and is_traced(inputs[0]) \
+            and scalar_value(inputs[1]) in _POWER_SPECIAL and dtypes.is_float(loop_dtype):
+        name = _POWER_SPECIAL[scalar_value(inputs[1])]
+        inputs = inputs[:1]
     return _emit(name, what, inputs, loop_dtype, out_dtype)
 
 
@@ -101,7 +102,11 @@ def _emit(name: str, what: str, inputs: tuple, loop_dtype: np.dtype,
     body_fn = (scalar.UNARY if len(inputs) == 1 else scalar.BINARY)[name]
 
     def body(args: list) -> Any:
-        result = body_fn(_block_operands(inputs, args, loop_dtype, where), loop_dtype, where)
+        try:
+            result = body_fn(_block_operands(inputs, args, loop_dtype, where), loop_dtype, where)
+        except scalar.NotDefined:
+            raise UnsupportedError(f"{what} on {loop_dtype} arrays is not supported in traced kernels",
+                                   user_source_loc(what), hint="cast to a float dtype first") from None
         produced = np.dtype(np.bool_) if name in scalar.PREDICATES | scalar.LOGICAL else loop_dtype
         return scalar.cast(result, produced, out_dtype, where)
 
@@ -151,13 +156,19 @@ def where_(condition: Any, x: Any = None, y: Any = None) -> TracedArray:
 
 
 @rule(np.clip)
-def clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, **kwargs: Any) -> TracedArray:
+def clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, *,
+         min: Any = None, max: Any = None, **kwargs: Any) -> TracedArray:  # noqa: A002 - NumPy's names
+    """np.clip(a, a_min, a_max), or NumPy >= 2.1's spelling np.clip(a, min=..., max=...)."""
+    lower = a_min if a_min is not None else min
+    upper = a_max if a_max is not None else max
     result = a
-    if a_min is not None:
-        result = apply_ufunc(np.maximum, (result, a_min), out=out)
-    if a_max is not None:
-        result = apply_ufunc(np.minimum, (result, a_max), out=out)
-    return result
+    if lower is not None:
+        result = apply_ufunc(np.maximum, (result, lower), out=out)
+    if upper is not None:
+        result = apply_ufunc(np.minimum, (result, upper), out=out)
+    # np.clip promotes all three operands together (bf16 clipped to a Python int is f32).
+    out_dtype = dtypes.numpy_result_dtype(np.clip, stand_in(a), stand_in(lower), stand_in(upper))
+    return astype(lift(result, "np.clip"), out_dtype)
 
 
 @rule(np.round, np.around)

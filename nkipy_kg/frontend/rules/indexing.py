@@ -21,7 +21,7 @@ from nkipy_kg.frontend import emit
 from nkipy_kg.frontend.builder import tensor_type
 from nkipy_kg.frontend.control_flow import LoopIndex
 from nkipy_kg.frontend.rules import rule
-from nkipy_kg.frontend.rules.common import is_traced, lift, loc, normalize_axis
+from nkipy_kg.frontend.rules.common import is_traced, lift, loc, normalize_axis, reject
 from nkipy_kg.frontend.rules.elementwise import apply_ufunc, astype
 from nkipy_kg.frontend.rules.shape import broadcast_to, ravel, reshape, transpose
 from nkipy_kg.frontend.locations import user_source_loc
@@ -98,6 +98,9 @@ def _one(s: _Slice, x: TracedArray, dim: int, k: Any, what: str) -> None:
         _slice(s, k, n, dim, what)
         return
     if _is_advanced(k):
+        if np.dtype(k.dtype if is_traced(k) else np.asarray(k).dtype) == np.bool_:
+            raise UnsupportedError(f"{what}: boolean mask indexing has a data-dependent shape",
+                                   user_source_loc(what), hint="use np.where(mask, x, 0) to keep the shape")
         if s.advanced is not None:
             raise UnsupportedError(f"{what}: only one integer-array index per subscript is supported",
                                    user_source_loc(what))
@@ -128,6 +131,8 @@ def _slice(s: _Slice, k: slice, n: int, dim: int, what: str) -> None:
         return
     start, stop, step = slice(k.start, k.stop, int(step)).indices(n)
     size = len(range(start, stop, step))
+    # An empty slice may start at n (x[5:2] on 5 rows); MLIR wants offsets inside the dim.
+    start = start if size else 0
     s.offsets.append(start), s.sizes.append(size), s.strides.append(step), s.dropped.append(False)
 
 
@@ -179,6 +184,10 @@ def setitem(x: TracedArray, key: Any, value: Any) -> None:
 @rule(np.take)
 def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "raise") -> TracedArray:
     what = "np.take"
+    reject(what, out=out)
+    if mode != "raise":  # clip/wrap would change which element an out-of-range index reads
+        raise UnsupportedError(f"{what}: only mode='raise' is supported, got mode={mode!r}",
+                               user_source_loc(what))
     x = lift(a, what)
     if axis is None:
         x, axis = ravel(x), 0

@@ -96,4 +96,12 @@ def dot(a: Any, b: Any, out: Any = None) -> TracedArray:
     if x.ndim == 0 or y.ndim == 0:
         from nkipy_kg.frontend.rules.elementwise import apply_ufunc
         return apply_ufunc(np.multiply, (x, y))
-    return matmul(x, y, out=out)
+    result = matmul(x, y, out=out)
+    # np.dot and np.matmul can disagree on the result dtype (ml_dtypes: bf16 @ bf16 is f32,
+    # np.dot(bf16, bf16) is bf16): round the f32-accumulated product once, to np.dot's.
+    out_dtype = dtypes.numpy_result_dtype(np.dot, dtypes.stand_in(x.dtype, 2), dtypes.stand_in(y.dtype, 2))
+    if out_dtype == result.dtype:
+        return result
+    rounded = astype(result, out_dtype)
+    rounded.knob_target = result.knob_target
+    return rounded

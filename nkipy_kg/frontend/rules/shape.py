@@ -47,7 +47,7 @@ def _groups(big: Shape, small: Shape) -> list[list[int]] | None:
             i += 1
             if d == 1:
                 break
-        if prod != d:
+        if not group or prod != d:  # `big` ran out: a trailing 1 of `small` has no dim to group
             return None
         groups.append(group)
     if i < len(big):
