@@ -130,4 +130,9 @@ def fuse(*tensors: Any) -> None:
     values = [t.knob_target for t in tensors]
     if not all(isinstance(v, ir.OpResult) for v in values):
         raise KnobError(f"{what}: function arguments cannot be fused", user_source_loc(what))
+    if len({str(v.type) for v in values}) > 1:
+        # nkipy.fuse_op is a variadic IRDL op, and IRDL binds one type for all its operands.
+        raise KnobError(f"{what}: fusing tensors of different types ({', '.join(str(v.type) for v in values)}) "
+                        "is not supported yet", user_source_loc(what),
+                        hint="fuse ops whose results have the same shape and dtype")
     FuseOp(values, loc=_builder.current().loc(what))

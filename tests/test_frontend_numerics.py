@@ -108,14 +108,9 @@ def test_unary_ufunc_ranks_0_to_4(name: str, shape: tuple[int, ...]):
     check(lambda x: ufunc(x), operand(name, "f32", shape, seed=2))
 
 
-# Integer power lowers to math.ipowi, which the CPU lowering does not convert yet.
-INT_POWER_JIT_GAP = pytest.mark.xfail(
-    strict=True, reason="JIT: math.ipowi has no lowering (nkipy_kg/cpu/lowering.py lacks convert-math-to-funcs)")
-
-
 @pytest.mark.parametrize("dtype", list(DTYPES))
 @pytest.mark.parametrize("name", sorted(scalar.BINARY))
-def test_binary_ufunc_with_broadcasting(name: str, dtype: str, request: pytest.FixtureRequest):
+def test_binary_ufunc_with_broadcasting(name: str, dtype: str):
     ufunc = getattr(np, name)
 
     def kernel(x, y):
@@ -123,22 +118,18 @@ def test_binary_ufunc_with_broadcasting(name: str, dtype: str, request: pytest.F
 
     x = operand(name, dtype, (4, 8), seed=3)
     y = operand(name, dtype, (8,), seed=4, second=True)
-    if name == "power" and dtype in ("i32", "bool"):
-        request.applymarker(INT_POWER_JIT_GAP)
     check_or_rejected(kernel, x, y)
 
 
 @pytest.mark.parametrize("dtype", ["f32", "i32"])
 @pytest.mark.parametrize("name", sorted(scalar.BINARY))
-def test_binary_ufunc_with_python_scalars(name: str, dtype: str, request: pytest.FixtureRequest):
+def test_binary_ufunc_with_python_scalars(name: str, dtype: str):
     ufunc = getattr(np, name)
     c = 2 if dtype == "i32" or name in ("left_shift", "right_shift", "power") else 1.5
 
     def kernel(x):
         return ufunc(x, c), ufunc(c, x) if name not in ("left_shift", "right_shift", "power") else ufunc(x, 1)
 
-    if name == "power" and dtype == "i32":
-        request.applymarker(INT_POWER_JIT_GAP)
     check_or_rejected(kernel, operand(name, dtype, (3, 5), seed=5, second=True))
 
 

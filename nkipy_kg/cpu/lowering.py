@@ -41,6 +41,8 @@ UPSTREAM_PASSES = (
     # compiler-rt calls (__truncsfbf2, ...) that the JIT process may not provide.
     "math-extend-to-supported-types",
     "arith-expand{include-bf16}",
+    # Integer power (math.ipowi) has no LLVM intrinsic: expand it to a loop in a helper func.
+    "convert-math-to-funcs",
     "convert-math-to-llvm",
     # What LLVM has no intrinsic for (erf, ...) becomes a libm call, resolved in-process.
     "convert-math-to-libm",
