@@ -123,7 +123,8 @@ def _module_text(fn_or_module: Any, specs: Sequence[Any] | None) -> tuple[str, s
     return module.operation.get_asm(enable_debug_info=True), traced.name
 
 
-def run_stages(text: str, kernel: str, target: str, stop: int, dump_dir: str | Path | None) -> Compilation:
+def run_stages(text: str, kernel: str, target: str, stop: int, dump_dir: str | Path | None,
+               pass_options: dict[str, str] | None = None) -> Compilation:
     comp = Compilation(kernel=kernel, target=target)
     dump = Path(dump_dir) if dump_dir is not None else None
     if dump is not None:
@@ -136,7 +137,7 @@ def run_stages(text: str, kernel: str, target: str, stop: int, dump_dir: str | P
         comp.snapshots.append(_snapshot(0, "input", "input", module, 0.0, None))
         _dump(dump, comp.snapshots[-1])
         for i, stage in enumerate(PIPELINE[:stop], start=1):
-            options = stage.options_for(target)
+            options = " ".join(o for o in (stage.options_for(target), (pass_options or {}).get(stage.name, "")) if o)
             pm = PassManager()
             _passes.get(stage.name).add_to(pm, options)
             start = time.perf_counter()
@@ -163,8 +164,13 @@ def _dump(dump: Path | None, snap: Snapshot) -> None:
 
 def compile(fn_or_module: Any, target: str = "trn2", stop_after: str | int | None = None,  # noqa: A001
             dump_dir: str | Path | None = None, specs: Sequence[Any] | None = None,
-            raise_on_error: bool = True, kernel_name: str | None = None) -> Compilation:
-    """Trace (if needed) and run the pipeline; see `Compilation` and `Snapshot`."""
+            raise_on_error: bool = True, kernel_name: str | None = None,
+            pass_options: dict[str, str] | None = None) -> Compilation:
+    """Trace (if needed) and run the pipeline; see `Compilation` and `Snapshot`.
+
+    `pass_options` adds options to stages by pass name, e.g.
+    `{"insert-spill-reload": "sbuf-capacity=4096"}` to force spilling.
+    """
     tgt = get_target(target).name
     stop = resolve_stop(stop_after)
     try:
@@ -172,7 +178,7 @@ def compile(fn_or_module: Any, target: str = "trn2", stop_after: str | int | Non
     except NkipyError as err:
         raise err.with_traceback(None) from None
     kernel = kernel_name or kernel
-    comp = run_stages(text, kernel, tgt, stop, dump_dir)
+    comp = run_stages(text, kernel, tgt, stop, dump_dir, pass_options)
     if comp.error is not None and raise_on_error:
         err = comp.error
         err.compilation = comp  # the stages before the failure stay inspectable

@@ -134,12 +134,14 @@ class TracedFunction:
             raise err.with_traceback(None) from None
 
     def compile(self, *arrays: Any, target: str = "trn2", stop_after: str | int | None = None,
-                dump_dir: Any = None, specs: Sequence[Any] | None = None) -> Any:
+                dump_dir: Any = None, specs: Sequence[Any] | None = None,
+                pass_options: dict[str, str] | None = None) -> Any:
         """Trace (specs from `arrays`, `specs` or the declared ones) and run the pipeline."""
         from nkipy_kg.driver import compile as compile_
 
         module = self.to_mlir(*arrays, specs=specs)
-        return compile_(module, target=target, stop_after=stop_after, dump_dir=dump_dir, kernel_name=self.name)
+        return compile_(module, target=target, stop_after=stop_after, dump_dir=dump_dir, kernel_name=self.name,
+                        pass_options=pass_options)
 
     def __repr__(self) -> str:
         specs = ", ".join(map(str, self.input_specs or [])) or "specs given later"
