@@ -24,8 +24,15 @@ _OWN_DIRS = (
 _POSITIONS: dict[CodeType, list] = {}
 
 
+# The sample kernels ship inside the package but are user code: their lines are the locations.
+_USER_DIRS = (os.path.join(_OWN_DIRS[0], "kernels") + os.sep,)
+
+
 def is_internal(filename: str) -> bool:
-    return os.path.abspath(filename).startswith(_OWN_DIRS) or filename.startswith("<frozen")
+    path = os.path.abspath(filename)
+    if path.startswith(_USER_DIRS):
+        return False
+    return path.startswith(_OWN_DIRS) or filename.startswith("<frozen")
 
 
 def _position(frame: FrameType) -> tuple[int, int]:
