@@ -53,7 +53,8 @@ def silu_ffn(x: np.ndarray, w_gate: np.ndarray, w_up: np.ndarray, w_down: np.nda
 
 def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray) -> np.ndarray:
     """softmax(q k^T / sqrt(d)) v over heads: q, k, v are [heads, seq, d]."""
-    scores = q @ np.swapaxes(k, -1, -2) * (1.0 / np.sqrt(q.shape[-1]))
+    scale = 1.0 / float(np.sqrt(q.shape[-1]))  # a Python float keeps the kernel in its own dtype
+    scores = q @ np.swapaxes(k, -1, -2) * scale
     m = np.max(scores, axis=-1, keepdims=True)
     e = np.exp(scores - m)
     p = e / np.sum(e, axis=-1, keepdims=True)
