@@ -1,12 +1,19 @@
-"""Run a tensor-level MLIR kernel on the host CPU through the LLVM JIT.
+"""Run an MLIR kernel from any pipeline stage on the host CPU through the LLVM JIT.
 
     kernel = compile_cpu(open("k.mlir").read())        # the module's only public func
     (out,) = kernel(np.ones((4, 8), np.float32), b)   # always a tuple of NumPy arrays
 
-`compile_cpu` parses the text in a fresh context, lowers it (`lowering.py`),
-and builds an `ExecutionEngine`. Calling the kernel converts the inputs
-(`abi.convert_inputs`), allocates the outputs and invokes `_mlir_ciface_<name>`
-with memref descriptors: inputs first, then one out-parameter per result.
+The IR may be linalg on tensors (the traced kernel) or memrefs (after
+one-shot-bufferize: memory spaces, strided layouts, `memref.dealloc`, loops,
+annotation leftovers). `compile_cpu` parses the text in a fresh context, cleans it
+(`memref_prep.py`: memory spaces stripped, annotations dropped, every alloc
+zero-filled), lowers it (`lowering.py`: bufferization only if tensors remain,
+deallocation only if the IR has none of its own) and builds an `ExecutionEngine`.
+Calling the kernel converts the inputs (`abi.convert_inputs`; memref arguments
+are copied into fresh buffers with their layout, so the kernel may write them),
+allocates the outputs and invokes `_mlir_ciface_<name>` with memref descriptors:
+inputs first, then one dense out-parameter per result. Results that alias an
+argument or each other come back as independent arrays.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import numpy as np
 from nkipy_kg._mlir import ExecutionEngine, MLIRError, ir, make_context
 from nkipy_kg.cpu import abi
 from nkipy_kg.cpu.lowering import format_diagnostics, lower_to_llvm, render_location
+from nkipy_kg.cpu.memref_prep import TENSOR_TYPES, prepare_for_cpu
 from nkipy_kg.errors import IRError
 
 OPT_LEVEL = 2
@@ -45,7 +53,7 @@ class CpuKernel:
     def __call__(self, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
         inputs = abi.convert_inputs(self.signature, arrays)
         outputs = abi.allocate_results(self.signature)
-        pointers = abi.descriptor_pointers(inputs + outputs)
+        pointers = abi.descriptor_pointers(inputs + outputs, [spec.offset for spec in self.signature.args])
         # The packed entry point takes one `void*` per argument; `inputs`, `outputs`
         # and `pointers` stay referenced until it returns.
         packed = (ctypes.c_void_p * len(pointers))(*[ctypes.cast(p, ctypes.c_void_p) for p in pointers])
@@ -57,7 +65,8 @@ def compile_cpu(module_text: str, func_name: str | None = None, *, opt_level: in
     """Compile `func_name` (default: the module's only public function) for the CPU.
 
     Raises IRError if the text does not parse/verify or the function's signature is
-    not statically shaped tensors of supported dtypes, PassError if lowering fails.
+    not statically shaped tensors/strided memrefs of supported dtypes, PassError if
+    lowering fails.
     `opt_level` is LLVM's (0-3); 0 compiles ~3x faster and runs ~2x slower.
     Compiled kernels are cached by (text, name, opt_level): a kernel is immutable
     and each call allocates fresh outputs, so sharing one is safe.
@@ -74,8 +83,10 @@ def _compile_cached(module_text: str, func_name: str | None, opt_level: int) -> 
         signature = abi.read_signature(func_op)
         # The C interface wrapper takes memref descriptors by pointer, which ctypes can build.
         func_op.attributes["llvm.emit_c_interface"] = ir.UnitAttr.get()
+        form = prepare_for_cpu(module, func_op)
+        _verify_prepared(module)
         _mark_inputs_read_only(func_op)
-        lower_to_llvm(module)
+        lower_to_llvm(module, bufferize=form.has_tensors, deallocate=not form.has_deallocs)
         engine = _build_engine(context, module, signature.name, opt_level)
     try:
         # Looked up once: ExecutionEngine.invoke would redo the lookup on every call.
@@ -103,8 +114,16 @@ def _build_engine(context: ir.Context, module: ir.Module, name: str, opt_level: 
         handler.detach()
 
 
+def _verify_prepared(module: ir.Module) -> None:
+    """The cleaned module must verify before any C++ pass sees it."""
+    try:
+        module.operation.verify()
+    except MLIRError as exc:
+        raise IRError("preparing the kernel for the CPU broke it:\n" + format_diagnostics(exc)) from None
+
+
 def _mark_inputs_read_only(func_op: ir.Operation) -> None:
-    """`bufferization.writable = false` on every argument.
+    """`bufferization.writable = false` on every tensor argument (the attribute is tensor-only).
 
     The arguments are the caller's NumPy arrays: without this, one-shot-bufferize may
     write a result in place into an input (e.g. `tensor.insert_slice ... into %arg0`).
@@ -114,7 +133,8 @@ def _mark_inputs_read_only(func_op: ir.Operation) -> None:
     attrs = []
     for i in range(num_args):
         entries = {a.name: a.attr for a in ir.DictAttr(old[i])} if i < len(old) else {}
-        entries["bufferization.writable"] = ir.BoolAttr.get(False)
+        if isinstance(func_op.regions[0].blocks[0].arguments[i].type, TENSOR_TYPES):
+            entries["bufferization.writable"] = ir.BoolAttr.get(False)
         attrs.append(ir.DictAttr.get(entries))
     func_op.attributes["arg_attrs"] = ir.ArrayAttr.get(attrs)
 

@@ -1,8 +1,9 @@
-"""Lowering of a tensor-level kernel module to the LLVM dialect, for the CPU JIT.
+"""Lowering of a kernel module (tensor- or memref-level) to the LLVM dialect, for the CPU JIT.
 
 The pipeline is data (`NKIPY_PASSES` + `UPSTREAM_PASSES`): our Python passes first (they remove or
 rewrite the Python-defined nkipy ops, which upstream passes cannot handle), then
-upstream bufferization and conversion to LLVM. Everything runs in one
+upstream bufferization and conversion to LLVM. `pipeline_steps` drops
+bufferization for memref-level IR and deallocation for IR that frees its own buffers. Everything runs in one
 `PassManager`; a tiny Python marker pass after each step records how far it got,
 so a failure names the pass that failed without one PassManager per step.
 """
@@ -13,6 +14,7 @@ import re
 from collections.abc import Callable
 
 from nkipy_kg._mlir import MLIRError, PassManager, ir, linalg, memref
+from nkipy_kg.cpu.memref_prep import strip_memory_spaces
 from nkipy_kg.errors import NkipyError, PassError
 from nkipy_kg.passes import get as get_pass
 
@@ -24,6 +26,9 @@ UPSTREAM_PASSES = (
     # Identity layouts at function boundaries: the caller passes dense NumPy arrays.
     "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map"
     " allow-return-allocs-from-loops}",
+    # Bufferization re-creates memory spaces (`alloc_tensor {memory_space = 3 : i32}`
+    # from promoted tiles); LLVM lowering would turn them into address spaces.
+    "strip-memory-spaces",  # Python step, see memref_prep.strip_memory_spaces
     "copy-duplicate-results",  # Python step, see _copy_duplicate_results
     # Results become caller-allocated out-params; a result that is a static alloc is
     # replaced by the out-param itself (no copy). The kernel is public, hence modify-public.
@@ -127,34 +132,48 @@ def _check_llvm_only(op: ir.Operation, pass_: object = None) -> None:
 
 
 _PYTHON_STEPS: dict[str, Callable[[ir.Operation, object], None]] = {
+    "strip-memory-spaces": lambda op, pass_=None: strip_memory_spaces(op),
     "copy-duplicate-results": _copy_duplicate_results,
     "memref-copy-to-linalg": _memref_copy_to_linalg,
     "check-llvm-only": _check_llvm_only,
 }
 
 
-def repro_pipeline(until: str) -> str:
+def pipeline_steps(bufferize: bool = True, deallocate: bool = True) -> tuple[str, ...]:
+    """The steps for one module: memref-level IR skips bufferization, and IR that
+    frees its own buffers skips deallocation (buffer-deallocation-pipeline rejects
+    `memref.dealloc`: "memory free side-effect on MemRef value not supported!")."""
+    skip = set()
+    if not bufferize:
+        skip.add(UPSTREAM_PASSES[0])
+    if not deallocate:
+        skip.add("buffer-deallocation-pipeline")
+    return NKIPY_PASSES + tuple(s for s in UPSTREAM_PASSES if s not in skip)
+
+
+def repro_pipeline(until: str, steps: tuple[str, ...] = pipeline_steps()) -> str:
     """The pipeline up to and including `until`, as `nkipy-kg-opt --pass-pipeline` text.
 
     The JIT-internal Python steps are not registered passes, so they are left out.
     """
-    steps = list(NKIPY_PASSES + UPSTREAM_PASSES)
-    steps = steps[: steps.index(until) + 1] if until in steps else steps
-    return "builtin.module(" + ",".join(s for s in steps if s not in _PYTHON_STEPS) + ")"
+    listed = list(steps)
+    listed = listed[: listed.index(until) + 1] if until in listed else listed
+    return "builtin.module(" + ",".join(s for s in listed if s not in _PYTHON_STEPS) + ")"
 
 
-def lower_to_llvm(module: ir.Module) -> None:
-    """Run the full CPU pipeline on `module` in place; PassError on any failure.
+def lower_to_llvm(module: ir.Module, *, bufferize: bool = True, deallocate: bool = True) -> None:
+    """Run the CPU pipeline (`pipeline_steps`) on `module` in place; PassError on any failure.
 
     The module must already verify (the caller parsed it); the pass manager
     verifies after every step, so no C++ pass sees IR a Python pass broke.
     """
+    steps = pipeline_steps(bufferize, deallocate)
     done: list[str] = []
     pm = PassManager()
     for name in NKIPY_PASSES:
         get_pass(name).add_to(pm)
         _add_marker(pm, name, done)
-    for step in UPSTREAM_PASSES:
+    for step in steps[len(NKIPY_PASSES):]:
         if step in _PYTHON_STEPS:
             pm.add(_PYTHON_STEPS[step], step)
         else:
@@ -165,22 +184,17 @@ def lower_to_llvm(module: ir.Module) -> None:
     except NkipyError:
         raise
     except MLIRError as exc:
-        failed = _next_step(done)
+        failed = steps[len(done)] if len(done) < len(steps) else "verification"
         raise PassError(
             f"lowering to LLVM failed in `{failed}`:\n" + format_diagnostics(exc),
             pass_name=failed,
-            repro=f"nkipy-kg-opt kernel.mlir --pass-pipeline='{repro_pipeline(failed)}'"
+            repro=f"nkipy-kg-opt kernel.mlir --pass-pipeline='{repro_pipeline(failed, steps)}'"
             " (JIT-internal Python steps omitted)",
         ) from None
 
 
 def _add_marker(pm: PassManager, name: str, done: list[str]) -> None:
     pm.add(lambda op, pass_: done.append(name), f"done:{name}")
-
-
-def _next_step(done: list[str]) -> str:
-    steps = list(NKIPY_PASSES + UPSTREAM_PASSES)
-    return steps[len(done)] if len(done) < len(steps) else "verification"
 
 
 def format_diagnostics(exc: MLIRError, filename: str = "<kernel>") -> str:

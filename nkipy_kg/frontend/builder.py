@@ -40,7 +40,7 @@ class TraceBuilder:
     def __init__(self, name: str, source: SourceLoc) -> None:
         self.name = name
         self.source = source
-        self.ctx = make_context()
+        self.ctx = make_context(nisa=False)  # the frontend emits no NISA
         self.ctx.__enter__()
         self.default_loc = ir.Location.file(source.file, source.line, 1)
         self.default_loc.__enter__()  # types are built with a location for their diagnostics

@@ -1,0 +1,156 @@
+"""`nisa` elementwise instructions (Vector, Scalar, GpSimd): tensor_tensor_arith,
+tensor_scalar_arith, activation, reciprocal, select. The PE-array instructions are
+in `nisa_pe.py`, reductions/copies/fills in `nisa_data.py`.
+
+Semantics follow `nki.isa` (neuroncore-model.md §2.1); the executable definition
+is the simulator's `@impl` of each class (`nkipy_kg/sim/impls.py`). Compute
+engines read and write SBUF or PSUM, never HBM (§1.3); Vector and Scalar may
+read PSUM (the reference backend only emits PSUM for matmul outputs,
+reciprocal, reductions and tensor_copy, a subset of this). GpSimd has no PSUM
+port. Float math is fp32 with one rounding on write to `dst` (§1.4).
+"""
+
+# No `from __future__ import annotations` (ext reads annotations as types).
+from typing import Optional
+
+from nkipy_kg._mlir import ext, ir
+from nkipy_kg.dialects.nisa_base import (
+    ARITH_OPS, SBUF_ONLY, SBUF_OR_PSUM, Nisa, check_engine, check_op_attr, check_operand, check_scalar,
+    check_unary, fail, memref_type, mem_space, not_both_psum, same_shape, str_attr,
+)
+from nkipy_kg.dialects.nkipy import MemSpace
+
+ACTIVATION_FUNCS = frozenset({
+    "copy", "exp", "log", "tanh", "sigmoid", "sqrt", "rsqrt", "relu", "gelu",
+    "gelu_apprx_tanh", "silu", "square", "sin", "abs", "sign", "reciprocal", "erf", "softplus",
+})
+
+
+class TensorTensorArithOp(Nisa.Operation, name="tensor_tensor_arith"):
+    """`dst = lhs <op> rhs` elementwise; `op` is an ALU op (add, subtract,
+    multiply, divide, max, min, power, is_equal/is_gt/..., logical_*, bitwise_*).
+
+    Same shapes; not both inputs in PSUM. Comparisons give 1.0 / 0.0.
+    Engine Vector (GpSimd allowed, SBUF only).
+
+        "nisa.tensor_tensor_arith"(%c, %a, %b) {op = "add"} : (memref<128x512xf32, 3 : i32>,
+            memref<128x512xf32, 3 : i32>, memref<128x512xf32, 3 : i32>) -> ()
+    """
+
+    ENGINE = "Vector"
+    ENGINES = ("Vector", "GpSimd")
+    dst: ext.Operand[ir.MemRefType]
+    lhs: ext.Operand[ir.MemRefType]
+    rhs: ext.Operand[ir.MemRefType]
+
+    def verify_invariants(self) -> bool:
+        dst, lhs, rhs = self.operands
+        spaces = SBUF_ONLY if str_attr(self, "engine") == "GpSimd" else SBUF_OR_PSUM
+        return (check_op_attr(self, "op", ARITH_OPS) and check_engine(self, self.ENGINES)
+                and check_operand(self, "dst", dst, spaces) and check_operand(self, "lhs", lhs, spaces)
+                and check_operand(self, "rhs", rhs, spaces) and not_both_psum(self, lhs, rhs)
+                and same_shape(self, dst, lhs, "dst and lhs") and same_shape(self, lhs, rhs, "lhs and rhs"))
+
+
+class TensorScalarArithOp(Nisa.Operation, name="tensor_scalar_arith"):
+    """`t = src <op0> operand0` (or `operand0 <op0> src` with `reverse0`), then
+    optionally `dst = t <op1> operand1` (`reverse1` likewise).
+
+    Each operand is an f32 SSA scalar or a `[P, 1]` tile broadcast along the free
+    dims. Attributes: `op0` (required), `op1`, `reverse0`, `reverse1` (bool).
+    Engine Vector (Scalar, GpSimd allowed).
+
+        %two = arith.constant 2.0 : f32
+        "nisa.tensor_scalar_arith"(%y, %x, %two) {op0 = "multiply",
+            operandSegmentSizes = array<i32: 1, 1, 1, 0>}
+            : (memref<128x512xf32, 3 : i32>, memref<128x512xf32, 3 : i32>, f32) -> ()
+    """
+
+    ENGINE = "Vector"
+    ENGINES = ("Vector", "Scalar", "GpSimd")
+    dst: ext.Operand[ir.MemRefType]
+    src: ext.Operand[ir.MemRefType]
+    operand0: ext.Operand[ir.MemRefType | ir.F32Type]
+    operand1: Optional[ext.Operand[ir.MemRefType | ir.F32Type]] = None
+
+    def verify_invariants(self) -> bool:
+        dst, src = self.operands[0], self.operands[1]
+        if not (check_op_attr(self, "op0", ARITH_OPS) and check_engine(self, self.ENGINES)
+                and check_unary(self, SBUF_OR_PSUM, SBUF_OR_PSUM)):
+            return False
+        parts = memref_type(src).shape[0]
+        if (self.operand1 is None) != (str_attr(self, "op1") is None):
+            return fail(self, "op1 and operand1 must be given together")
+        return (check_scalar(self, "operand0", self.operand0, parts)
+                and check_scalar(self, "operand1", self.operand1, parts)
+                and check_op_attr(self, "op1", ARITH_OPS, required=False))
+
+
+class ActivationOp(Nisa.Operation, name="activation"):
+    """`dst = op(src * scale + bias)` on the Scalar engine (fp32 math).
+
+    `op` in exp, log, tanh, sigmoid, sqrt, rsqrt, relu, gelu, gelu_apprx_tanh,
+    silu, copy, square, sin, abs, sign, reciprocal, erf, softplus. `bias` and
+    `scale` are optional f32 scalars or `[P, 1]` tiles (defaults 0 and 1).
+
+        "nisa.activation"(%e, %x, %negmax) {op = "exp",
+            operandSegmentSizes = array<i32: 1, 1, 1, 0>}
+            : (memref<128x512xf32, 3 : i32>, memref<128x512xf32, 3 : i32>, memref<128x1xf32, 3 : i32>) -> ()
+    """
+
+    ENGINE = "Scalar"
+    dst: ext.Operand[ir.MemRefType]
+    src: ext.Operand[ir.MemRefType]
+    bias: Optional[ext.Operand[ir.MemRefType | ir.F32Type]] = None
+    scale: Optional[ext.Operand[ir.MemRefType | ir.F32Type]] = None
+
+    def verify_invariants(self) -> bool:
+        if not (check_op_attr(self, "op", ACTIVATION_FUNCS) and check_unary(self, SBUF_OR_PSUM, SBUF_OR_PSUM)):
+            return False
+        parts = memref_type(self.operands[1]).shape[0]
+        return check_scalar(self, "bias", self.bias, parts) and check_scalar(self, "scale", self.scale, parts)
+
+
+class ReciprocalOp(Nisa.Operation, name="reciprocal"):
+    """`dst = 1 / src` on the Vector engine (more precise, ~8x slower than activation).
+
+        "nisa.reciprocal"(%r, %x) : (memref<128x1xf32, 3 : i32>, memref<128x1xf32, 2 : i32>) -> ()
+    """
+
+    ENGINE = "Vector"
+    dst: ext.Operand[ir.MemRefType]
+    src: ext.Operand[ir.MemRefType]
+
+    def verify_invariants(self) -> bool:
+        return check_unary(self, SBUF_OR_PSUM, SBUF_OR_PSUM)
+
+
+class SelectOp(Nisa.Operation, name="select"):
+    """`dst = where(pred != 0, on_true, on_false)` elementwise (Vector).
+
+    All four operands have the same shape; `pred` is an integer or float tile.
+
+        "nisa.select"(%y, %mask, %a, %b) : (memref<128x512xf32, 3 : i32>, memref<128x512xi8, 3 : i32>,
+            memref<128x512xf32, 3 : i32>, memref<128x512xf32, 3 : i32>) -> ()
+    """
+
+    ENGINE = "Vector"
+    dst: ext.Operand[ir.MemRefType]
+    pred: ext.Operand[ir.MemRefType]
+    on_true: ext.Operand[ir.MemRefType]
+    on_false: ext.Operand[ir.MemRefType]
+
+    def verify_invariants(self) -> bool:
+        dst = self.operands[0]
+        for role, value in zip(("dst", "pred", "on_true", "on_false"), self.operands):
+            if not check_operand(self, role, value, SBUF_OR_PSUM):
+                return False
+            if not same_shape(self, dst, value, f"dst and {role}"):
+                return False
+        psum_inputs = sum(mem_space(memref_type(v)) == MemSpace.Psum for v in self.operands[1:])
+        if psum_inputs > 1:
+            return fail(self, "may read at most one input from PSUM")
+        return True
+
+
+ELEMENTWISE_OPS = (TensorTensorArithOp, TensorScalarArithOp, ActivationOp, ReciprocalOp, SelectOp)

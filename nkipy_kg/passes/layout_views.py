@@ -1,0 +1,130 @@
+"""View builders shared by `legalize-layout` and `simplify-linalg` (registers no pass).
+
+Every helper computes the exact result type MLIR's verifier expects (subviews keep
+the source strides; a collapse takes, per group, the stride of its innermost
+non-unit dim), so callers only say *which* view they want. Offsets and indices are
+`int | ir.Value`; ints become static attributes or `arith.constant` indices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from nkipy_kg._mlir import arith, ir, memref, scf
+
+Index = int | ir.Value
+DYN = ir.ShapedType.get_dynamic_stride_or_offset
+
+
+def index_const(n: int) -> ir.Value:
+    return arith.ConstantOp(ir.IndexType.get(), n).result
+
+
+def as_value(i: Index) -> ir.Value:
+    return index_const(i) if isinstance(i, int) else i
+
+
+def const_int(v: ir.Value) -> int | None:
+    """The value of an `arith.constant` index/integer, else None."""
+    owner = v.owner
+    if isinstance(owner, ir.Block) or owner.name != "arith.constant":
+        return None
+    attr = owner.attributes["value"]
+    return ir.IntegerAttr(attr).value if isinstance(attr, ir.IntegerAttr) else None
+
+
+def strided_type(shape: Sequence[int], like: ir.MemRefType, strides: Sequence[int], offset: int) -> ir.MemRefType:
+    """A memref type of `like`'s element type and space; identity layout when it is one."""
+    if offset == 0 and list(strides) == contiguous_strides(shape):
+        layout = None
+    else:
+        layout = ir.StridedLayoutAttr.get(offset, list(strides))
+    return ir.MemRefType.get(list(shape), like.element_type, layout, like.memory_space)
+
+
+def contiguous_strides(shape: Sequence[int]) -> list[int]:
+    strides, acc = [], 1
+    for size in reversed(shape):
+        strides.insert(0, acc)
+        acc *= size
+    return strides
+
+
+def subview(source: ir.Value, offsets: Sequence[Index], sizes: Sequence[int]) -> ir.Value:
+    """A unit-stride, non-rank-reducing `memref.subview` of `source`."""
+    src_t = ir.MemRefType(source.type)
+    strides, offset = src_t.get_strides_and_offset()
+    if offset != DYN() and all(isinstance(o, int) for o in offsets):
+        new_offset = offset + sum(o * s for o, s in zip(offsets, strides, strict=True))
+    else:
+        new_offset = DYN()
+    result_t = strided_type(sizes, src_t, strides, new_offset)
+    dynamic = [o for o in offsets if not isinstance(o, int)]
+    static = [o if isinstance(o, int) else DYN() for o in offsets]
+    return memref.SubViewOp(result_t, source, dynamic, [], [], static, list(sizes), [1] * len(sizes)).result
+
+
+def collapse(source: ir.Value, groups: Sequence[Sequence[int]]) -> ir.Value:
+    """`memref.collapse_shape` of `source` by `groups` (a reassociation)."""
+    src_t = ir.MemRefType(source.type)
+    strides, offset = src_t.get_strides_and_offset()
+    shape, new_strides = [], []
+    for group in groups:
+        size = 1
+        for d in group:
+            size *= src_t.shape[d]
+        shape.append(size)
+        inner = [d for d in group if src_t.shape[d] != 1] or [group[-1]]
+        new_strides.append(strides[inner[-1]])
+    result_t = strided_type(shape, src_t, new_strides, offset)
+    i64 = ir.IntegerType.get_signless(64)
+    attr = ir.ArrayAttr.get([ir.ArrayAttr.get([ir.IntegerAttr.get(i64, d) for d in g]) for g in groups])
+    return memref.CollapseShapeOp(result_t, source, attr).result
+
+
+def is_collapsible(t: ir.MemRefType, group: Sequence[int]) -> bool:
+    """Whether the dims `group` of `t` (static strides) form one contiguous run."""
+    strides, _ = t.get_strides_and_offset()
+    dims = [d for d in group if t.shape[d] != 1]
+    return all(strides[a] == strides[b] * t.shape[b] for a, b in zip(dims, dims[1:]))
+
+
+def collapse_to_2d(source: ir.Value) -> ir.Value:
+    """`[d0, d1, ..., dn] -> [d0, d1*...*dn]` (identity for rank 2)."""
+    rank = ir.MemRefType(source.type).rank
+    if rank == 2:
+        return source
+    return collapse(source, [[0], list(range(1, rank))])
+
+
+def loop_nest(trip_counts: Sequence[int]) -> tuple[list[Index], ir.InsertionPoint]:
+    """An `scf.for` nest (one loop per trip count > 1) at the current insertion point.
+
+    Returns one index per trip count (the int 0 for trip count 1) and the
+    insertion point inside the innermost body (before its yield).
+    """
+    ivs: list[Index] = []
+    ip = ir.InsertionPoint.current
+    if all(count == 1 for count in trip_counts):
+        return [0] * len(trip_counts), ip
+    zero, one = index_const(0), index_const(1)
+    for count in trip_counts:
+        if count == 1:
+            ivs.append(0)
+            continue
+        with ip:
+            loop = scf.ForOp(zero, index_const(count), one)
+            with ir.InsertionPoint(loop.body):
+                scf.YieldOp([])
+        ivs.append(loop.induction_variable)
+        ip = ir.InsertionPoint.at_block_terminator(loop.body)
+    return ivs, ip
+
+
+def scaled(iv: Index, factor: int) -> Index:
+    """`iv * factor` (just `iv` when the factor is 1)."""
+    if isinstance(iv, int):
+        return iv * factor
+    if factor == 1:
+        return iv
+    return arith.MulIOp(iv, index_const(factor)).result

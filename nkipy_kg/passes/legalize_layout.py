@@ -1,0 +1,214 @@
+"""Pass `legalize-layout`: give SBUF buffers their physical, partition-major layout.
+
+NISA addresses SBUF as `[partition, free]`: an instruction operand is a 2-D tile
+with at most `partitions` rows. A logical rank-R SBUF buffer `[d0, ..., d_{R-1}]`
+tiled `[t0, 1, ..., 1, t_{R-1}]` is stored as `[t0, nb_0, ..., nb_{R-1}, t_{R-1}]`
+(`nb_i = d_i / t_i`), so every tile is the 2-D slab `[t0, t_{R-1}]` of one block.
+
+Per SBUF alloc of rank >= 2 (layout plans in `layout_physical`):
+1. tile = the attached `nkipy.layout` tile_size, else the common shape of the views
+   linalg ops and copies use ("inconsistent tile sizes" when they differ); errors
+   for rank mismatch, non-dividing tiles and partition tiles over the target's limit;
+   a non-unit middle tile demotes the buffer to SharedHbm (when nb_0 > 1);
+2. a physical alloc (a partition-contiguous `reinterpret_cast` when t_last < 128
+   and nb_0 > 1);
+3. subview chains become block subviews `[0, off_i / t_i..., 0][t0, sz_i / t_i..., t_last]`
+   (offsets constant or `arith.muli %iv, C` with C % t_i == 0), seen by their users
+   through a 2-D `collapse_shape`;
+4. ops on the whole buffer (copies to/from HBM, fills, elementwise ops, 2-D transposes)
+   become block loops over 2-D tiles (`layout_copies`).
+Then HBM fills move to SBUF (NISA memset targets SBUF/PSUM only), copies and
+identity-map linalg ops with mismatched or > 2 ranks get 2-D operands, and every
+`nkipy.layout` is erased.
+
+    %a = memref.alloc() : memref<256x256xf32, 3 : i32>
+    %s = memref.subview %a[%o0, %o1] [128, 128] [1, 1]       // %o0 = arith.muli %i, %c128
+    linalg.exp ins(%s : ...) outs(...)
+
+becomes
+
+    %a = memref.alloc() : memref<128x2x2x128xf32, 3 : i32>
+    %s = memref.subview %a[0, %i, %j, 0] [128, 1, 1, 128] [1, 1, 1, 1]
+    %c = memref.collapse_shape %s [[0, 1], [2, 3]] : ... into memref<128x128xf32, strided<[512, 1], offset: ?>, 3 : i32>
+    linalg.exp ins(%c : ...) outs(...)
+
+Where this does better than the reference:
+- the free tile shrinks to the gcd of the free sizes of every subview, so a
+  producer knob tile [128, 256] read in [128, 128] tiles legalizes instead of failing;
+- a whole-buffer op that is not elementwise raises a located error instead of being
+  left untiled; whole-buffer elementwise ops and copies (also mixed-space ones) run
+  block by block on 2-D tiles, never through an un-annotated temporary or a
+  collapse_shape view that would pair differently-permuted operands (only fills,
+  which ignore element order, use the `[t0, rest]` view);
+- `memref.cast`s of the buffer and rank-reducing subviews are followed.
+"""
+
+from __future__ import annotations
+
+from nkipy_kg._mlir import ir
+from nkipy_kg.dialects.nkipy import MemSpace
+from nkipy_kg.passes.common import collect, collect_named, is_inside_nkipy_region, pass_error
+from nkipy_kg.passes.layout_copies import (Physical, add_index, block_index, decompose_hbm_fill, fix_ranks,
+                                           is_hbm_fill, tile_whole_use)
+from nkipy_kg.passes.layout_physical import PASS_NAME, demote, physical_alloc, plan_for
+from nkipy_kg.passes.layout_views import Index, collapse, is_collapsible, subview
+from nkipy_kg.passes.memref_helpers import defining_op, func_ops, is_declaration, space_of
+from nkipy_kg.passes.registry import python_pass
+from nkipy_kg.targets import DEFAULT_TARGET, get_target
+
+IGNORED_USES = ("nkipy.layout",)
+
+
+@python_pass(PASS_NAME, "SBUF buffers -> physical [t0, nb..., t_last] layout; 2-D tiles everywhere",
+             target=DEFAULT_TARGET)
+def legalize_layout(module_op: ir.Operation, target: str = DEFAULT_TARGET) -> None:
+    partitions = get_target(target).partitions
+    with module_op.context:
+        for func_op in func_ops(module_op):
+            if not is_declaration(func_op):
+                _legalize_func(func_op, partitions)
+
+
+def _legalize_func(func_op: ir.Operation, partitions: int) -> None:
+    with func_op.location:  # a fallback: every created op also gets its own op's location
+        for alloc in collect(func_op, _is_candidate):
+            _legalize(alloc, partitions)
+        for fill in collect(func_op, is_hbm_fill):
+            decompose_hbm_fill(fill, partitions)
+        for op in collect(func_op, _needs_rank_check):
+            fix_ranks(op)
+    for layout in collect_named(func_op, "nkipy.layout"):
+        layout.erase()
+
+
+def _is_candidate(op: ir.Operation) -> bool:
+    if op.name != "memref.alloc" or is_inside_nkipy_region(op):
+        return False
+    t = ir.MemRefType(op.results[0].type)
+    return space_of(op.results[0]) == MemSpace.Sbuf and t.rank >= 2 and t.has_static_shape
+
+
+def _needs_rank_check(op: ir.Operation) -> bool:
+    return (op.name == "memref.copy" or op.name.startswith("linalg.")) and not is_inside_nkipy_region(op)
+
+
+def _legalize(alloc: ir.Operation, partitions: int) -> None:
+    plan = plan_for(alloc, partitions)
+    if plan is None:
+        return
+    if plan == "demote":
+        demote(alloc)
+        return
+    phys = Physical(physical_alloc(alloc, plan), plan)
+    base = phys.view if defining_op(phys.view).name == "memref.alloc" else defining_op(phys.view).operands[0]
+    _redirect_uses(alloc.results[0], phys, base)
+    alloc.erase()
+
+
+def _redirect_uses(old: ir.Value, phys: Physical, base: ir.Value) -> None:
+    """Point every use of the logical buffer `old` (or of a `memref.cast` of it) at `phys`."""
+    for use in list(old.uses):
+        op, n = use.owner.operation, use.operand_number
+        if op.name in IGNORED_USES:
+            continue
+        if op.name == "memref.dealloc":
+            op.operands[n] = base
+        elif op.name == "memref.cast":
+            _redirect_uses(op.results[0], phys, base)
+            _erase_with_layouts(op)
+        elif op.name == "memref.subview":
+            _rewrite_subview(op, phys, [0] * len(phys.plan.shape))
+        elif op.name == "memref.expand_shape":
+            _copy_through_expand(op, phys)
+        elif op.name.startswith("linalg.") or op.name == "memref.copy":
+            tile_whole_use(op, n, phys)
+        else:
+            raise pass_error(PASS_NAME, op, f"cannot legalize a use of an SBUF buffer by {op.name}")
+    for layout in [u.owner.operation for u in old.uses if u.owner.name in IGNORED_USES]:
+        layout.erase()
+
+
+def _copy_through_expand(expand: ir.Operation, phys: Physical) -> None:
+    """`copy(expand_shape(A), X)` -> `copy(A, collapse_shape(X))`, then tiled like any whole copy.
+
+    canonicalize-reshape leaves an SBUF partition split only as the source of such
+    copies; the other side is the (contiguous) buffer the split is materialized in.
+    """
+    logical = expand.operands[0]
+    reassociation = ir.ArrayAttr(expand.attributes["reassociation"])
+    groups = [[ir.IntegerAttr(d).value for d in ir.ArrayAttr(g)] for g in reassociation]
+    for use in list(expand.results[0].uses):
+        copy, n = use.owner.operation, use.operand_number
+        if copy.name in IGNORED_USES:
+            continue
+        other = copy.operands[1 - n] if copy.name == "memref.copy" else None
+        if other is None or not all(is_collapsible(ir.MemRefType(other.type), g) for g in groups):
+            raise pass_error(PASS_NAME, copy, "an expand_shape of a legalized SBUF buffer must only be copied "
+                             "to or from a buffer that collapses back to the logical shape")
+        with copy.location, ir.InsertionPoint(copy):
+            copy.operands[1 - n] = collapse(other, groups)
+        copy.operands[n] = logical
+        tile_whole_use(copy, n, phys)
+    _erase_with_layouts(expand)
+
+
+def _erase_with_layouts(op: ir.Operation) -> None:
+    for layout in [u.owner.operation for u in op.results[0].uses if u.owner.name in IGNORED_USES]:
+        layout.erase()
+    op.erase()
+
+
+def _rewrite_subview(sv: ir.Operation, phys: Physical, parent: list[Index]) -> None:
+    """Replace subview `sv` (of a buffer at block offsets `parent`) by a physical block subview."""
+    plan = phys.plan
+    offsets, sizes = _subview_offsets_sizes(sv)
+    with sv.location, ir.InsertionPoint(sv):
+        blocks, counts = [], []
+        for i, (off, size, tile) in enumerate(zip(offsets, sizes, plan.tile, strict=True)):
+            if size % tile:
+                raise pass_error(PASS_NAME, sv, f"subview size {size} in dim {i} is not a multiple of the "
+                                 f"tile size {tile}", "the buffer's layout tile "
+                                 f"{list(plan.tile)} does not fit this consumer; give the producer a "
+                                 "tile_op/layout matching how the buffer is read")
+            blocks.append(add_index(parent[i], block_index(sv, off, tile)))
+            counts.append(size // tile)
+        new = subview(phys.view, [0, *blocks, 0], [plan.tile[0], *counts, plan.tile[-1]])
+    result = sv.results[0]
+    for use in list(result.uses):
+        user = use.owner.operation
+        if user.name in IGNORED_USES:
+            continue
+        if user.name == "memref.subview":
+            _rewrite_subview(user, phys, blocks)
+            continue
+        if counts[0] != 1:
+            raise pass_error(PASS_NAME, user, f"an operand spans {counts[0]} partition blocks of "
+                             f"{plan.tile[0]}; it cannot be one [partition, free] tile")
+        rank = len(plan.shape)
+        if not is_collapsible(ir.MemRefType(new.type), range(2, rank + 2)):
+            raise pass_error(PASS_NAME, user, f"an operand spans {counts[-1]} free blocks of the "
+                             f"partition-contiguous layout (free tile {plan.tile[-1]}); it is not one 2-D view")
+        with sv.location, ir.InsertionPoint(sv):
+            view = collapse(new, [[0, 1], list(range(2, rank + 2))])
+        reduced = ir.MemRefType(result.type)
+        if reduced.rank < rank and reduced.shape != ir.MemRefType(view.type).shape:
+            raise pass_error(PASS_NAME, sv, f"a rank-reducing subview to {reduced.shape} is not a "
+                             "[partition, free] tile of the physical layout")
+        user.operands[use.operand_number] = view
+    for layout in [u.owner.operation for u in result.uses if u.owner.name in IGNORED_USES]:
+        layout.erase()
+    sv.erase()
+    if not list(new.uses):  # only a link of a chain
+        new.owner.erase()
+
+
+def _subview_offsets_sizes(sv: ir.Operation) -> tuple[list[Index], list[int]]:
+    static_offsets = list(ir.DenseI64ArrayAttr(sv.attributes["static_offsets"]))
+    sizes = list(ir.DenseI64ArrayAttr(sv.attributes["static_sizes"]))
+    strides = list(ir.DenseI64ArrayAttr(sv.attributes["static_strides"]))
+    dyn = ir.ShapedType.get_dynamic_stride_or_offset()
+    if any(s == ir.ShapedType.get_dynamic_size() for s in sizes) or any(s != 1 for s in strides):
+        raise pass_error(PASS_NAME, sv, "subviews of SBUF buffers need static sizes and unit strides")
+    dynamic = iter(list(sv.operands)[1:])
+    offsets: list[Index] = [next(dynamic) if o == dyn else o for o in static_offsets]
+    return offsets, sizes

@@ -1,0 +1,58 @@
+"""Entry points: parse a NISA module and simulate it with the modeled cost."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nkipy_kg._mlir import MLIRError, ir, make_context
+from nkipy_kg.dialects import nisa
+from nkipy_kg.errors import SimError, source_loc_from_mlir
+from nkipy_kg.sim.cost_model import CostModel
+from nkipy_kg.sim.interpreter import NisaInterpreter, SimResult
+from nkipy_kg.sim.costs import COST_TABLES, CostTable
+from nkipy_kg.targets import DEFAULT_TARGET, Target
+
+_CONTEXT: ir.Context | None = None
+
+
+def nisa_context() -> ir.Context:
+    """A shared context with nkipy and nisa loaded (dialects load once per context)."""
+    global _CONTEXT
+    if _CONTEXT is None:
+        _CONTEXT = make_context()
+        with _CONTEXT:
+            try:
+                nisa.load()
+            except Exception as exc:  # noqa: BLE001 - load_all may already load nisa
+                if "already" not in str(exc).lower() and type(exc).__name__ != "DialectAlreadyLoadedError":
+                    raise
+    return _CONTEXT
+
+
+def load_nisa(text: str, filename: str = "<nisa>") -> ir.Module:
+    """Parse and verify NISA MLIR text; a verifier failure is a located SimError."""
+    with nisa_context():
+        try:
+            return ir.Module.parse(text)
+        except MLIRError as exc:
+            diags = getattr(exc, "error_diagnostics", [])
+            loc = source_loc_from_mlir(str(diags[0].location)) if diags else None
+            message = diags[0].message if diags else str(exc)
+            raise SimError(f"invalid NISA module: {message}", loc) from None
+
+
+def simulate(module: ir.Module | str, *arrays: Any, target: str | Target | None = None,
+             func_name: str | None = None, cost: bool = True, rates: CostTable | None = None) -> SimResult:
+    """Run a NISA function on NumPy inputs; returns outputs, final args and the modeled
+    profile (`rates` overrides the target's cost table, e.g. for calibration)."""
+    if isinstance(module, str):
+        module = load_nisa(module)
+    interp = NisaInterpreter(module, target=target, func_name=func_name)
+    # A custom Target without its own rate table is costed with the default target's rates.
+    table = rates or COST_TABLES.get(interp.target.name, COST_TABLES[DEFAULT_TARGET])
+    model = CostModel(table=table) if cost else None
+    if model is not None:
+        interp.listeners.append(model)
+    result = interp.run(*arrays)
+    result.profile = model.profile if model is not None else None
+    return result

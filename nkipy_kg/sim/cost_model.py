@@ -1,0 +1,270 @@
+"""The modeled cost: a listener that schedules every executed instruction.
+
+An instruction starts when its engine is free and the instructions it depends on
+have finished (read-after-write, write-after-read and write-after-write on the
+bytes it touches, tracked per buffer region); it then occupies its engine for
+the time of its formula (cost_formulas.py, rates in costs.py). A DMA occupies
+ceil(P/8) of the 16 DMA engines and is limited by per-engine and per-core HBM
+bandwidth (NCM §3.4, §3.7). All times are **modeled**, not measured.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nkipy_kg.sim.cost_formulas import FORMULAS, DmaWork
+from nkipy_kg.sim.costs import CostTable, cost_table
+from nkipy_kg.sim.instr import Instr
+from nkipy_kg.sim.memory import Tile
+
+COMPUTE_ENGINES = ("Tensor", "Vector", "Scalar", "GpSimd")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One executed instruction on the modeled timeline (ns)."""
+
+    name: str
+    engine: str        # "Tensor", ..., or "DMA"
+    lane: str          # timeline row: the engine, or "DMA q<i>" for the first DMA engine used
+    start_ns: float
+    end_ns: float
+    loc: str
+    index: int         # static instruction index
+
+
+@dataclass
+class Profile:
+    """Modeled timing of one simulated run (all times are "modeled" ns)."""
+
+    target: str
+    total_ns: float = 0.0
+    busy_ns: dict[str, float] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+    matmul_flops: int = 0
+    hbm_bytes: int = 0
+    dma_engines: int = 16
+    label: str = "modeled"
+
+    def utilisation(self) -> dict[str, float]:
+        """Busy fraction per engine (DMA: averaged over its engines), each <= 1."""
+        if self.total_ns <= 0:
+            return {e: 0.0 for e in self.busy_ns}
+        out = {}
+        for engine, busy in self.busy_ns.items():
+            lanes = self.dma_engines if engine == "DMA" else 1
+            out[engine] = min(busy / (lanes * self.total_ns), 1.0)
+        return out
+
+    def summary(self) -> str:
+        util = self.utilisation()
+        lines = [f"modeled total: {self.total_ns / 1000:.3f} us on {self.target} ({len(self.events)} instructions)"]
+        for engine, busy in sorted(self.busy_ns.items()):
+            lines.append(f"  {engine:7s} busy {busy / 1000:9.3f} us  utilisation {100 * util[engine]:5.1f}%")
+        return "\n".join(lines)
+
+    def to_perfetto(self, path: str | Path) -> Path:
+        """Write Chrome trace-event JSON (open in ui.perfetto.dev or chrome://tracing)."""
+        lanes = sorted({e.lane for e in self.events}, key=lambda s: (s.startswith("DMA"), len(s), s))
+        tids = {lane: i + 1 for i, lane in enumerate(lanes)}
+        trace: list[dict[str, Any]] = [
+            {"ph": "M", "pid": 1, "name": "process_name", "args": {"name": f"NeuronCore {self.target} (modeled)"}}]
+        trace += [{"ph": "M", "pid": 1, "tid": tid, "name": "thread_name", "args": {"name": lane}}
+                  for lane, tid in tids.items()]
+        trace += [{"ph": "X", "pid": 1, "tid": tids[e.lane], "name": e.name, "ts": e.start_ns / 1000.0,
+                   "dur": max(e.end_ns - e.start_ns, 0.0) / 1000.0, "args": {"loc": e.loc, "instr": e.index}}
+                  for e in self.events]
+        out = Path(path)
+        out.write_text(json.dumps({"traceEvents": trace, "displayTimeUnit": "ns"}))
+        return out
+
+
+@dataclass
+class _Region:
+    write_end: float = 0.0
+    write_engine: str = ""
+    read_end: float = 0.0
+
+
+class CostModel:
+    """Listener: `CostModel(target).on_instruction(instr, operands)`; result in `.profile`."""
+
+    def __init__(self, target: str = "trn2", table: CostTable | None = None, keep_events: bool = True) -> None:
+        self.table = table or cost_table(target)
+        self.profile = Profile(target=self.table.name, dma_engines=self.table.dma_engines)
+        self.keep_events = keep_events
+        self.engine_free = {e: 0.0 for e in COMPUTE_ENGINES}
+        self.last_writes: dict[str, list] = {e: [] for e in COMPUTE_ENGINES}
+        self.queue_free: dict[str, float] = {}
+        # 16 engines x 23 B/ns on trn2 (NCM §3.4) and the core's HBM share (NCM §1.1).
+        self.dma_pool = _Pool(self.table.dma_engines * self.table.dma_engine_bytes_per_ns)
+        self.hbm_pool = _Pool(self.table.hbm_bytes_per_ns)
+        self.regions: dict[Any, dict[tuple, _Region]] = {}
+        self.floor: dict[Any, float] = {}  # per memory: latest end of pruned regions
+        self.tensor_last_end: float | None = None
+        self.tensor_warm_from = 0.0
+        self.count = 0
+
+    # -- dependencies -------------------------------------------------------------
+    def _deps(self, boxes_r: Sequence[tuple], boxes_w: Sequence[tuple]) -> tuple[float, set[str]]:
+        """Earliest start allowed by the data dependencies, and the producer engines."""
+        ready, producers = 0.0, set()
+        for box, is_write in [(b, False) for b in boxes_r] + [(b, True) for b in boxes_w]:
+            key, r0, r1, c0, c1 = box
+            ready = max(ready, self.floor.get(key, 0.0))
+            for (o0, o1, p0, p1), reg in self.regions.get(key, {}).items():
+                if o0 > r1 or r0 > o1 or p0 > c1 or c0 > p1:
+                    continue
+                if reg.write_end > ready:
+                    ready = reg.write_end
+                if reg.write_end > 0 and not is_write:
+                    producers.add(reg.write_engine)
+                if is_write and reg.read_end > ready:
+                    ready = reg.read_end
+        return ready, producers
+
+    def _prune(self) -> None:
+        """Forget regions that can no longer delay anything: every engine and queue in
+        use is already past their last access (plus the DMA latency). Their latest
+        end is kept per memory as a floor, which is conservative."""
+        used = [t for t in self.engine_free.values() if t > 0] + list(self.queue_free.values())
+        if not used:
+            return
+        horizon = min(used) - self.table.dma_cross_engine_latency_ns
+        for key, regs in self.regions.items():
+            old = [box for box, reg in regs.items() if max(reg.write_end, reg.read_end) <= horizon]
+            for box in old:
+                reg = regs.pop(box)
+                self.floor[key] = max(self.floor.get(key, 0.0), reg.write_end, reg.read_end)
+
+    def _record(self, boxes_r: Sequence[tuple], boxes_w: Sequence[tuple], end: float, engine: str) -> None:
+        for box in boxes_r:
+            regs = self.regions.setdefault(box[0], {})
+            reg = regs.get(box[1:]) or regs.setdefault(box[1:], _Region())
+            reg.read_end = max(reg.read_end, end)
+        for key, r0, r1, c0, c1 in boxes_w:
+            regs = self.regions.setdefault(key, {})
+            covered = [o for o in regs if r0 <= o[0] and o[1] <= r1 and c0 <= o[2] and o[3] <= c1]
+            for other in covered:
+                del regs[other]  # the new write dominates everything it fully covers
+            regs[(r0, r1, c0, c1)] = _Region(write_end=end, write_engine=engine, read_end=end)
+
+    # -- the listener -------------------------------------------------------------
+    def on_instruction(self, ins: Instr, ops: Sequence[Any]) -> None:
+        formula = FORMULAS.get(ins.cls)
+        if formula is None:
+            return
+        reads = [ops[i].box() for i in ins.reads if isinstance(ops[i], Tile)]
+        writes = [ops[i].box() for i in ins.writes]
+        ready, producers = self._deps(reads, writes)
+        work = formula(self.table, ins, list(ops))
+        if isinstance(work, DmaWork):
+            start, end, lane = self._schedule_dma(work, ready, producers)
+            engine = "DMA"
+        else:
+            start, end = self._schedule_compute(ins, work, ready, reads)
+            engine = lane = ins.engine
+            self.last_writes[engine] = writes
+        self._record(reads, writes, end, engine)
+        self.count += 1
+        if self.count % 64 == 0:
+            self._prune()
+        if engine == "Tensor" and ins.cls.__name__ == "MatmulOp":
+            _, stat, mov = ops
+            self.profile.matmul_flops += 2 * stat.arr.shape[0] * stat.arr.shape[1] * mov.arr.shape[1]
+        self.profile.total_ns = max(self.profile.total_ns, end)
+        if self.keep_events:
+            self.profile.events.append(Event(ins.short, engine, lane, start, end, ins.where(), ins.index))
+
+    def _schedule_compute(self, ins: Instr, cycles: float, ready: float, reads: list) -> tuple[float, float]:
+        engine = ins.engine
+        c = self.table
+        if engine != "Tensor" and any(_overlap(r, w) for r in reads for w in self.last_writes[engine]):
+            cycles += c.dependent_overhead_cycles  # back-to-back dependent instructions (NCM §3.3)
+        duration = cycles / c.ghz(engine)
+        start = max(self.engine_free[engine], ready + c.semaphore_ns)
+        if engine == "Tensor" and c.tensor_warmup_ns:
+            duration = self._throttled(start, duration)
+        end = start + duration
+        self.engine_free[engine] = end
+        self.profile.busy_ns[engine] = self.profile.busy_ns.get(engine, 0.0) + duration
+        return start, end
+
+    def _throttled(self, start: float, duration: float) -> float:
+        """TensorE runs at tensor_warmup_rate for tensor_warmup_ns after an idle gap of
+        at least that long (NCM §3.2 Throttling); returns the stretched duration."""
+        c = self.table
+        if self.tensor_last_end is None or start - self.tensor_last_end >= c.tensor_warmup_ns:
+            self.tensor_warm_from = start
+        slow_left = max(0.0, self.tensor_warm_from + c.tensor_warmup_ns - start)
+        slow_work = min(duration, slow_left * c.tensor_warmup_rate)  # full-rate ns done while slow
+        stretched = slow_work / c.tensor_warmup_rate + (duration - slow_work)
+        self.tensor_last_end = start + stretched
+        return stretched
+
+    def _schedule_dma(self, work: DmaWork, ready: float, producers: set[str]) -> tuple[float, float, str]:
+        c = self.table
+        compute = sorted(producers & set(COMPUTE_ENGINES))
+        if compute:
+            ready += c.dma_cross_engine_latency_ns  # semaphore-to-start latency (NCM §3.4)
+        # The queue is tied to the triggering engine (NCM §3.4 "Queues"); one queue is in order.
+        queue = f"q{compute[0]}" if compute else "qSync"
+        k = min(c.dma_engines, math.ceil(work.partitions / c.dma_partitions_per_engine))
+        per_partition = work.bytes / work.partitions
+        eff = work.efficiency * per_partition / (per_partition + c.dma_descriptor_overhead_bytes)
+        start = max(ready, self.queue_free.get(queue, 0.0))
+        # Wire bytes (descriptor overhead included) through the 16-engine pool at <= k engines' rate.
+        wire = work.bytes / eff
+        end = self.dma_pool.reserve(start, wire, k * c.dma_engine_bytes_per_ns)
+        if work.hbm_bytes:
+            end = max(end, self.hbm_pool.reserve(start, work.hbm_bytes, work.hbm_bytes / max(end - start, 1e-9)))
+            self.profile.hbm_bytes += work.hbm_bytes
+        self.queue_free[queue] = end
+        self.profile.busy_ns["DMA"] = self.profile.busy_ns.get("DMA", 0.0) + wire / c.dma_engine_bytes_per_ns
+        return start, end, f"DMA {queue}"
+
+
+class _Pool:
+    """A shared bandwidth (bytes/ns) reserved in time buckets, so transfers issued
+    later in program order can still use bandwidth left idle earlier."""
+
+    def __init__(self, rate: float, bucket_ns: float = 50.0) -> None:
+        self.rate, self.bucket = rate, bucket_ns
+        self.used: list[float] = []
+        self.full_until = 0  # every bucket before this index is full
+
+    def reserve(self, start: float, nbytes: float, max_rate: float) -> float:
+        """Move `nbytes` from `start` at <= max_rate; returns the finish time."""
+        t, left, b = start, float(nbytes), self.bucket
+        cap = self.rate * b * (1 - 1e-9)
+        while self.full_until < len(self.used) and self.used[self.full_until] >= cap:
+            self.full_until += 1
+        t = max(t, self.full_until * b)
+        while left > 1e-6:
+            i = int(t // b)
+            if i >= len(self.used):
+                self.used.extend([0.0] * (i + 1 - len(self.used) + 256))
+            span = (i + 1) * b - t
+            rate = min(max_rate, (self.rate * b - self.used[i]) / span)
+            if rate <= 1e-9:
+                t = (i + 1) * b
+                continue
+            take = min(rate * span, left)
+            self.used[i] += take
+            left -= take
+            t += take / rate
+        return t
+
+
+def _overlap(a: tuple, b: tuple) -> bool:
+    """Boxes (key, r0, r1, c0, c1) or key-less (r0, r1, c0, c1) of the same memory overlap."""
+    if len(a) == 5 and len(b) == 5 and a[0] != b[0]:
+        return False
+    a, b = a[-4:], b[-4:]
+    return a[0] <= b[1] and b[0] <= a[1] and a[2] <= b[3] and b[2] <= a[3]
+

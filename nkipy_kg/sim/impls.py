@@ -1,0 +1,274 @@
+"""The executable definition of the NISA instructions: one `@impl(OpClass)` each.
+
+An impl gets the decoded instruction (`Instr`: attributes, location) and its
+operands resolved to `Tile`s (NumPy views into SBUF/PSUM/HBM) or Python floats
+(f32 scalars), in IR operand order. It reads with `read` (which rejects
+uninitialised memory) and writes with `write` (which rounds to the destination
+dtype, e.g. fp32 -> bf16 round-to-nearest-even, and marks the memory written).
+Float math is fp32 (neuroncore-model.md §1.4); matmul accumulates in fp32.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from nkipy_kg.dialects import nisa
+from nkipy_kg.dialects.nisa_base import BITVEC_OPS
+from nkipy_kg.errors import SimError
+from nkipy_kg.sim.instr import Instr
+from nkipy_kg.sim.memory import Tile
+
+IMPLS: dict[type, Callable[[Instr, list], None]] = {}
+F32 = np.dtype(np.float32)
+
+
+def impl(op_class: type) -> Callable:
+    def register(fn: Callable[[Instr, list], None]) -> Callable[[Instr, list], None]:
+        IMPLS[op_class] = fn
+        return fn
+    return register
+
+
+def read(ins: Instr, t: Tile, role: str) -> np.ndarray:
+    if t.mask is not None and not t.mask.all():
+        bad = np.argwhere(~t.mask)[0].tolist()
+        raise SimError(f"{ins.name} reads uninitialised {t.buf.space.name} memory: {role} "
+                       f"(buffer {t.buf.name}, first unwritten element {bad} of the view)", ins.loc,
+                       hint="write the tile (dma_copy, memset, ...) before reading it")
+    return t.arr
+
+
+def write(t: Tile, value) -> None:
+    t.arr[...] = value  # NumPy casts with round-to-nearest-even (ml_dtypes for bf16)
+    if t.mask is not None:
+        t.mask[...] = True
+
+
+def f32(x: np.ndarray) -> np.ndarray:
+    return x if x.dtype == F32 else x.astype(F32)
+
+
+def scalar(ins: Instr, x, ndim: int, role: str):
+    """An f32 scalar, or a [P, 1] tile shaped to broadcast over `ndim` dims."""
+    if x is None or isinstance(x, float):
+        return x
+    v = f32(read(ins, x, role))
+    return v.reshape(v.shape[0], *([1] * (ndim - 1)))
+
+
+def _shift_right(a, b):
+    if a.dtype.kind == "i":  # logical shift: there is no arithmetic right shift (§2.2)
+        u = a.view(a.dtype.str.replace("i", "u"))
+        return np.right_shift(u, b.astype(u.dtype)).view(a.dtype)
+    return np.right_shift(a, b)
+
+
+ALU: dict[str, Callable] = {
+    "add": np.add, "subtract": np.subtract, "multiply": np.multiply, "divide": np.divide,
+    "max": np.maximum, "min": np.minimum, "power": np.power, "mod": np.mod,
+    "abs_max": lambda a, b: np.maximum(np.abs(a), np.abs(b)),
+    "abs_min": lambda a, b: np.minimum(np.abs(a), np.abs(b)),
+    "is_equal": lambda a, b: (a == b).astype(F32), "not_equal": lambda a, b: (a != b).astype(F32),
+    "is_gt": lambda a, b: (a > b).astype(F32), "is_ge": lambda a, b: (a >= b).astype(F32),
+    "is_lt": lambda a, b: (a < b).astype(F32), "is_le": lambda a, b: (a <= b).astype(F32),
+    "logical_and": lambda a, b: ((a != 0) & (b != 0)).astype(F32),
+    "logical_or": lambda a, b: ((a != 0) | (b != 0)).astype(F32),
+    "logical_xor": lambda a, b: ((a != 0) ^ (b != 0)).astype(F32),
+    "bitwise_and": np.bitwise_and, "bitwise_or": np.bitwise_or, "bitwise_xor": np.bitwise_xor,
+    "left_shift": np.left_shift, "right_shift": _shift_right,
+}
+
+
+def alu(op: str, a, b):
+    """Float ops in fp32; bitvec ops on the raw integers (§2.2)."""
+    if op in BITVEC_OPS:
+        return ALU[op](np.asarray(a), np.asarray(b))
+    a = f32(a) if isinstance(a, np.ndarray) else np.float32(a)
+    b = f32(b) if isinstance(b, np.ndarray) else np.float32(b)
+    with np.errstate(all="ignore"):
+        return ALU[op](a, b)
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    # Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7): vectorised, no SciPy needed.
+    t = 1.0 / (1.0 + 0.3275911 * np.abs(x))
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    return np.sign(x) * (1.0 - poly * np.exp(-x * x))
+
+
+ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "copy": lambda x: x, "exp": np.exp, "log": np.log, "tanh": np.tanh,
+    "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)), "sqrt": np.sqrt,
+    "rsqrt": lambda x: 1.0 / np.sqrt(x), "relu": lambda x: np.maximum(x, 0),
+    "gelu": lambda x: 0.5 * x * (1.0 + _erf(x / np.float32(np.sqrt(2.0)))),
+    "gelu_apprx_tanh": lambda x: 0.5 * x * (1 + np.tanh(np.float32(0.7978845608) * (x + 0.044715 * x ** 3))),
+    "silu": lambda x: x / (1.0 + np.exp(-x)), "square": np.square, "sin": np.sin, "abs": np.abs,
+    "sign": np.sign, "reciprocal": lambda x: 1.0 / x, "erf": _erf,
+    "softplus": lambda x: np.logaddexp(np.float32(0), x),
+}
+
+def _reduce_subtract(x: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:
+    """x0 - x1 - x2 - ... over the trailing `axis` (flattened in row-major order)."""
+    flat = x.reshape(*x.shape[: x.ndim - len(axis)], -1)
+    return flat[..., 0] - flat[..., 1:].sum(axis=-1)
+
+
+REDUCERS: dict[str, Callable] = {
+    "add": np.add.reduce, "multiply": np.multiply.reduce, "max": np.maximum.reduce,
+    "min": np.minimum.reduce, "bitwise_and": np.bitwise_and.reduce, "bitwise_or": np.bitwise_or.reduce,
+    "bitwise_xor": np.bitwise_xor.reduce,
+    "subtract": lambda x, axis: _reduce_subtract(x, axis),
+    "logical_and": lambda x, axis: np.logical_and.reduce(x != 0, axis=axis).astype(F32),
+    "logical_or": lambda x, axis: np.logical_or.reduce(x != 0, axis=axis).astype(F32),
+    "logical_xor": lambda x, axis: np.logical_xor.reduce(x != 0, axis=axis).astype(F32),
+}
+
+
+@impl(nisa.DmaCopyOp)
+def _dma_copy(ins: Instr, ops: list) -> None:
+    dst, src = ops
+    data = read(ins, src, "src")
+    if data.dtype != dst.arr.dtype:
+        data = f32(data)  # a casting DMA goes src -> fp32 -> dst (§1.4)
+    write(dst, data.reshape(dst.arr.shape))
+
+
+@impl(nisa.DmaTransposeOp)
+def _dma_transpose(ins: Instr, ops: list) -> None:
+    dst, src = ops
+    write(dst, np.transpose(read(ins, src, "src"), ins.attrs["permutation"]))
+
+
+@impl(nisa.DmaCopyIndirectOp)
+def _dma_copy_indirect(ins: Instr, ops: list) -> None:
+    dst, src, index = ops
+    idx = read(ins, index, "index")[:, 0].astype(np.int64)
+    rows = src.arr.shape[0]
+    bad = (idx < 0) | (idx >= rows)
+    if bad.any() and ins.attrs.get("oob_is_err", True):
+        raise SimError(f"{ins.name}: index {int(idx[bad][0])} is outside src rows [0, {rows})", ins.loc)
+    keep = ~bad
+    gathered = read(ins, src, "src")[idx[keep]]
+    if keep.all():
+        write(dst, gathered)
+        return
+    dst.arr[keep] = gathered
+    if dst.mask is not None:
+        dst.mask[keep] = True
+
+
+@impl(nisa.MatmulOp)
+def _matmul(ins: Instr, ops: list) -> None:
+    dst, stat, mov = ops
+    product = f32(read(ins, stat, "stationary")).T @ f32(read(ins, mov, "moving"))
+    if ins.attrs.get("accumulate", False):
+        product = read(ins, dst, "dst (accumulate)") + product
+    write(dst, product)
+
+
+@impl(nisa.TransposeOp)
+def _transpose(ins: Instr, ops: list) -> None:
+    dst, src = ops
+    write(dst, read(ins, src, "src").T)
+
+
+@impl(nisa.TensorTensorArithOp)
+def _tensor_tensor(ins: Instr, ops: list) -> None:
+    dst, lhs, rhs = ops
+    write(dst, alu(ins.attrs["op"], read(ins, lhs, "lhs"), read(ins, rhs, "rhs")))
+
+
+@impl(nisa.TensorScalarArithOp)
+def _tensor_scalar(ins: Instr, ops: list) -> None:
+    dst, src, operand0, operand1 = ops
+    data = read(ins, src, "src")
+    s0 = scalar(ins, operand0, data.ndim, "operand0")
+    out = alu(ins.attrs["op0"], s0, data) if ins.attrs.get("reverse0") else alu(ins.attrs["op0"], data, s0)
+    if ins.attrs.get("op1") is not None:
+        s1 = scalar(ins, operand1, data.ndim, "operand1")
+        out = alu(ins.attrs["op1"], s1, out) if ins.attrs.get("reverse1") else alu(ins.attrs["op1"], out, s1)
+    write(dst, out)
+
+
+@impl(nisa.ActivationOp)
+def _activation(ins: Instr, ops: list) -> None:
+    dst, src, bias, scale = ops
+    x = f32(read(ins, src, "src"))
+    scale_v = scalar(ins, scale, x.ndim, "scale")
+    bias_v = scalar(ins, bias, x.ndim, "bias")
+    if scale_v is not None:
+        x = x * np.float32(scale_v) if isinstance(scale_v, float) else x * scale_v
+    if bias_v is not None:
+        x = x + np.float32(bias_v) if isinstance(bias_v, float) else x + bias_v
+    with np.errstate(all="ignore"):
+        write(dst, ACTIVATIONS[ins.attrs["op"]](x))
+
+
+@impl(nisa.ReciprocalOp)
+def _reciprocal(ins: Instr, ops: list) -> None:
+    dst, src = ops
+    with np.errstate(divide="ignore"):
+        write(dst, np.float32(1.0) / f32(read(ins, src, "src")))
+
+
+@impl(nisa.TensorReduceArithOp)
+def _tensor_reduce(ins: Instr, ops: list) -> None:
+    dst, src = ops
+    data = read(ins, src, "src")
+    if ins.attrs["op"] not in BITVEC_OPS:
+        data = f32(data)
+    r = ins.attrs.get("num_r_dim", 1)
+    out = REDUCERS[ins.attrs["op"]](data, axis=tuple(range(data.ndim - r, data.ndim)))
+    if ins.attrs.get("negate"):
+        out = -out
+    write(dst, np.reshape(out, dst.arr.shape))
+
+
+@impl(nisa.CrossPartitionReduceOp)
+def _cross_partition_reduce(ins: Instr, ops: list) -> None:
+    dst, src = ops
+    data = read(ins, src, "src")
+    op = ins.attrs["op"]
+    if op == "average":
+        write(dst, np.mean(f32(data), axis=0, keepdims=True))
+        return
+    data = data if op.startswith("bitwise") else f32(data)
+    write(dst, REDUCERS[op](data, axis=0, keepdims=True))
+
+
+@impl(nisa.TensorCopyOp)
+def _tensor_copy(ins: Instr, ops: list) -> None:
+    dst, src = ops
+    data = read(ins, src, "src")
+    write(dst, data if data.dtype == dst.arr.dtype else f32(data))  # bit-exact if same dtype
+
+
+@impl(nisa.MemsetOp)
+def _memset(ins: Instr, ops: list) -> None:
+    write(ops[0], ins.attrs["value"])
+
+
+@impl(nisa.IotaOp)
+def _iota(ins: Instr, ops: list) -> None:
+    dst = ops[0]
+    shape = dst.arr.shape
+    grids = np.indices(shape, dtype=np.int32)
+    value = np.int32(ins.attrs.get("offset", 0)) + grids[0] * np.int32(ins.attrs.get("channel_multiplier", 0))
+    for axis, step in enumerate(ins.attrs["steps"], start=1):
+        value = value + grids[axis] * np.int32(step)
+    write(dst, value)
+
+
+@impl(nisa.SelectOp)
+def _select(ins: Instr, ops: list) -> None:
+    dst, pred, on_true, on_false = ops
+    cond = read(ins, pred, "pred") != 0
+    write(dst, np.where(cond, f32(read(ins, on_true, "on_true")), f32(read(ins, on_false, "on_false"))))
+
+
+def missing_impls() -> list[str]:
+    """Names of nisa ops without an impl (alloc/release are handled by the interpreter)."""
+    handled = set(IMPLS) | {nisa.AllocOp, nisa.ReleaseOp}
+    return [cls.OPERATION_NAME for cls in nisa.ALL_OPS if cls not in handled]

@@ -1,0 +1,165 @@
+"""Simulated NeuronCore memories: SBUF and PSUM as capacity-limited partition x
+byte address spaces with an allocator, HBM buffers, and tiles (NumPy views).
+
+The allocator assigns each on-chip buffer partitions [0, P) and a byte range per
+partition (its address, used for capacity, bank and dependency checks); the
+buffer's values live in their own C-contiguous NumPy array so whole-tile
+instructions are plain vectorised NumPy.
+
+Every buffer carries an "initialised" mask with one bool per logical element;
+views of a buffer are derived from the data and the mask by the same NumPy
+indexing, so an instruction checks its inputs with one vectorised `.all()`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nkipy_kg.dialects.nkipy import MemSpace
+from nkipy_kg.errors import SimError, SourceLoc
+from nkipy_kg.targets import Target
+
+_ALIGN = 64  # bytes; the reference backend allocates SBUF temporaries with alignment 64 (nkigen-digest §4.4)
+_ids = itertools.count()
+
+
+@dataclass(eq=False)
+class Buffer:
+    """One allocation (or a kernel argument). `data`/`mask` have its logical shape."""
+
+    space: MemSpace
+    data: np.ndarray
+    mask: np.ndarray | None  # None: always initialised (kernel arguments)
+    name: str
+    loc: SourceLoc | None = None
+    offset: int = 0           # address: byte offset in each partition (SBUF/PSUM), 0 in HBM
+    nbytes: int = 0           # bytes per partition (SBUF/PSUM)
+    released: bool = False
+    id: int = field(default_factory=lambda: next(_ids))
+    base_ptr: int = 0          # address that box() offsets are taken from
+    row_bytes: int = 1         # bytes between rows (partitions on chip)
+    key: object = None         # dependency-tracking namespace (memory on chip, buffer id in HBM)
+
+    def __post_init__(self) -> None:
+        # Rows are dim-0 rows (partitions on chip) of this C-contiguous buffer; on chip
+        # the key is the memory and `offset` shifts columns to the buffer's bytes.
+        self.key = self.space if self.space in (MemSpace.Sbuf, MemSpace.Psum) else self.id
+        self.base_ptr = self.data.__array_interface__["data"][0]
+        self.row_bytes = max(self.data.strides[0] if self.data.ndim > 1 else self.data.nbytes, 1)
+
+
+@dataclass(eq=False, slots=True)
+class Tile:
+    """A view of a buffer: what an instruction operand resolves to."""
+
+    buf: Buffer
+    arr: np.ndarray
+    mask: np.ndarray | None
+
+    def derive(self, fn) -> "Tile":
+        return Tile(self.buf, fn(self.arr), None if self.mask is None else fn(self.mask))
+
+    def box(self) -> tuple[int, int, int, int, int]:
+        """(memory key, first row, last row, first byte, last byte) the tile touches.
+
+        On chip the key is the memory space and rows/bytes are physical partitions
+        and byte offsets, so a new buffer reusing released bytes depends on the old
+        one's users; in HBM the key is the buffer and rows are its dim-0 rows.
+        Used by the cost model for dependencies (a conservative bounding box).
+        """
+        buf = self.buf
+        off = self.arr.__array_interface__["data"][0] - buf.base_ptr
+        row_bytes = buf.row_bytes
+        rows = cols = 0
+        for size, stride in zip(self.arr.shape, self.arr.strides):
+            if stride and stride % row_bytes == 0:
+                rows += (size - 1) * (stride // row_bytes)
+            else:
+                cols += (size - 1) * stride
+        r0, c0 = divmod(off, row_bytes)
+        c0 += buf.offset
+        return buf.key, r0, r0 + rows, c0, c0 + cols + self.arr.itemsize - 1
+
+
+def new_mask(shape: tuple[int, ...]) -> np.ndarray:
+    return np.zeros(shape, dtype=np.bool_)
+
+
+class OnChipMemory:
+    """SBUF or PSUM: `partitions x bytes_per_partition` bytes and a first-fit allocator.
+
+    Each allocation owns a byte range in partitions [0, P) (the placement rule
+    lets a > 64-partition tensor start only at partition 0, neuroncore-model.md
+    §1.3). PSUM allocations are rounded to whole 2 KiB banks so a bank-sized tile
+    never straddles two banks (§1.3 PSUM tile rule).
+    """
+
+    def __init__(self, space: MemSpace, target: Target) -> None:
+        self.space = space
+        self.target = target
+        self.partitions = target.partitions
+        self.capacity = (target.sbuf_bytes_per_partition if space == MemSpace.Sbuf
+                         else target.psum_bytes_per_partition)
+        self.granule = target.psum_bank_bytes if space == MemSpace.Psum else _ALIGN
+        self.live: dict[int, Buffer] = {}   # buffer id -> buffer
+        self.cursor = 0                      # next-fit position (bytes)
+        self.high_water = 0
+
+    def _holes(self) -> list[tuple[int, int]]:
+        spans = sorted((b.offset, b.offset + b.nbytes) for b in self.live.values())
+        holes, cursor = [], 0
+        for lo, hi in spans:
+            if lo > cursor:
+                holes.append((cursor, lo))
+            cursor = max(cursor, hi)
+        if cursor < self.capacity:
+            holes.append((cursor, self.capacity))
+        return holes
+
+    def alloc(self, shape: tuple[int, ...], dtype: np.dtype, name: str, loc: SourceLoc | None) -> Buffer:
+        if not shape or shape[0] > self.partitions:
+            raise SimError(f"{self.space.name} allocation {name} of shape {list(shape)} has partition dim "
+                           f"{shape[0] if shape else 'none'} > {self.partitions} partitions of "
+                           f"{self.target.name}", loc)
+        per_part = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
+        size = -(-max(per_part, 1) // self.granule) * self.granule
+        hole = self._next_fit(size)
+        if hole is None:
+            used = sum(b.nbytes for b in self.live.values())
+            raise SimError(f"{self.space.name} overflow: {name} needs {per_part} B per partition, "
+                           f"{self.capacity - used} of {self.capacity} B free"
+                           f" (largest hole {max((h - l for l, h in self._holes()), default=0)} B)", loc,
+                           hint="release buffers earlier or use smaller tiles")
+        offset = hole[0]
+        # The allocator owns the address space; each buffer's bytes are a separate
+        # C-contiguous array (fast whole-tile NumPy ops; stale data is caught by the mask).
+        buf = Buffer(self.space, np.empty(shape, dtype), new_mask(shape), name, loc, offset, size)
+        self.live[buf.id] = buf
+        self.cursor = offset + size
+        self.high_water = max(self.high_water, offset + size)
+        return buf
+
+    def _next_fit(self, size: int) -> tuple[int, int] | None:
+        """The first hole at or after the last allocation, wrapping around.
+
+        Next-fit rotates addresses across loop iterations the way a compiler's
+        allocator double-buffers, so a freshly allocated tile does not falsely
+        wait (in the cost model) for the readers of the tile released just before.
+        """
+        holes = [(max(lo, self.cursor), hi) for lo, hi in self._holes() if hi > self.cursor]
+        holes += self._holes()
+        return next(((lo, hi) for lo, hi in holes if hi - lo >= size), None)
+
+    def release(self, buf: Buffer) -> None:
+        self.live.pop(buf.id, None)
+        buf.released = True
+
+
+def hbm_buffer(array: np.ndarray, name: str, space: MemSpace = MemSpace.Hbm,
+               loc: SourceLoc | None = None, initialised: bool = True) -> Buffer:
+    data = np.ascontiguousarray(array)
+    mask = None if initialised else new_mask(data.shape)
+    return Buffer(space, data, mask, name, loc)

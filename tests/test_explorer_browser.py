@@ -1,0 +1,333 @@
+"""The static explorer HTML in a real headless Chromium (Debian `chromium` + Python playwright).
+
+Chromium comes from the system (`apt-get install chromium`; installed here when missing
+and running as root), never from `playwright install`. Screenshots and timings go to
+tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nkipy_kg import knob
+from nkipy_kg.errors import PassError, SourceLoc
+from nkipy_kg.explore import explore
+from nkipy_kg.passes import REGISTRY, PassSpec
+from nkipy_kg.pipeline import PIPELINE
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+STOP = "decompose-batch-matmul"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def softmax(x):
+    m = np.max(x, axis=-1, keepdims=True)
+    knob.knob(m).tile_op(tile_size=[128, 128]).layout(mem_space="Sbuf")
+    e = np.exp(x - m)
+    s = np.sum(e, axis=-1, keepdims=True)
+    return e / s
+
+
+def deep(x):
+    """~5k lines of IR: every step has a division that prepare-arithmetic rewrites."""
+    for _ in range(400):
+        x = np.exp(x) / (x + 1.0)
+    return x
+
+
+def _apt_install(package: str) -> None:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    cmd = ["apt-get", "install", "-y", "--no-install-recommends", package]
+    if subprocess.run(cmd, env=env, capture_output=True, timeout=900).returncode != 0:
+        subprocess.run(["apt-get", "update"], env=env, capture_output=True, timeout=600)
+        subprocess.run(cmd, env=env, capture_output=True, timeout=900)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = shutil.which("chromium")
+    if path is None and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        _apt_install("chromium")
+        path = shutil.which("chromium")
+    if path is None:
+        pytest.skip("no Debian chromium (apt-get install chromium)")
+    return path
+
+
+@pytest.fixture(scope="module")   # one Playwright per module: sync Playwright instances cannot nest
+def browser(chromium_path):
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=chromium_path, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def open_page(browser, tmp_path):
+    pages = []
+
+    def open_(ex, name: str = "explorer.html", width: int = 1600, height: int = 900):
+        path = ex.save_html(tmp_path / name)
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.errors, page.requests, page.dialogs = [], [], []
+        page.on("pageerror", lambda e: page.errors.append(str(e)))
+        page.on("request", lambda r: page.requests.append(r.url))
+        page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+        page.goto(path.as_uri())
+        page.wait_for_selector(".nkx .p")
+        pages.append(page)
+        return page
+
+    yield open_
+    for p in pages:
+        assert p.errors == [], p.errors
+        assert all(u.startswith(("file:", "data:", "about:")) for u in p.requests), p.requests
+        p.close()
+
+
+def _line_of(fn, text: str) -> int:
+    lines, first = inspect.getsourcelines(fn)
+    return first + next(k for k, l in enumerate(lines) if text in l)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fresh_artifacts():
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "explorer_timing.txt").unlink(missing_ok=True)
+
+
+def test_click_pass_shows_diff_and_source_links(open_page):
+    page = open_page(explore(softmax, specs=[((256, 256), "f32")], stop_after=STOP))
+    page.click(".p[data-i='0']")
+    assert page.locator(".diff.single .row").count() > 10             # the traced IR alone
+    page.click(".p[data-i='2']")
+    assert page.get_attribute(".nkx", "data-stage") == "2"
+    assert page.locator(".row.k-chg").count() > 0 and page.locator(".row.k-chg .wd").count() > 0
+    assert page.locator(".row.fold").count() >= 1                        # unchanged runs are folded
+    assert "prepare-arithmetic" in page.inner_text(".stage-head")
+    assert "+1 linalg.reciprocal" in page.inner_text(".opds")
+    assert "builtin.module(prepare-arithmetic)" in page.inner_text(".repro code")
+
+    # Source -> IR: clicking `return e / s` pins the IR lines it produced, on both sides.
+    line = _line_of(softmax, "e / s")
+    page.click(f".sl[data-line='{line}']")
+    pinned = page.locator(".code.pin")
+    assert pinned.count() >= 2
+    assert any("linalg.reciprocal" in t for t in pinned.all_inner_texts())
+    # IR -> source: hovering an IR line lights its Python line.
+    page.hover(".side.r .code:has-text('linalg.exp')")
+    assert page.get_attribute(".sl.lit", "data-line") == str(_line_of(softmax, "np.exp"))
+    page.screenshot(path=str(ARTIFACTS / "explorer_softmax.png"))
+
+    # Folded regions expand.
+    folds = page.locator(".row.fold").count()
+    page.click(".row.fold >> nth=0")
+    assert page.locator(".row.fold").count() == folds - 1
+
+
+def test_keyboard_filter_and_search(open_page):
+    page = open_page(explore(softmax, specs=[((256, 256), "f32")], stop_after=STOP))
+    page.click(".p[data-i='2']")
+    page.focus(".nkx")
+    page.keyboard.press("j")
+    assert page.get_attribute(".nkx", "data-stage") == "3"
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("k")
+    assert page.get_attribute(".nkx", "data-stage") == "1"
+    page.keyboard.press("ArrowDown")
+    assert page.get_attribute(".nkx", "data-stage") == "2"
+
+    all_rows = page.locator(".p").count()
+    page.check(".hide-unchanged")
+    names = page.locator(".p .name").all_inner_texts()
+    assert names == ["input", "prepare-arithmetic"] and all_rows == 26
+    page.uncheck(".hide-unchanged")
+    page.fill(".filter", "canon")
+    assert page.locator(".p .name").all_inner_texts() == [s.name for s in PIPELINE if "canon" in s.name]
+    page.fill(".filter", "")
+
+    page.focus(".nkx")
+    page.keyboard.press("/")
+    page.keyboard.type("reciprocal")
+    page.wait_for_selector(".nkx[data-rendered='full']")
+    page.wait_for_selector("mark.q")
+    page.keyboard.press("Enter")
+    assert page.locator(".row.hit.cur").count() == 1
+    assert page.inner_text(".hits").startswith("1/")
+
+
+def _failing(module_op, **_):
+    raise PassError("<script>window.__pwned=2</script> cannot tile", SourceLoc(__file__, _line_of(softmax, "np.exp"), 8),
+                    pass_name="prepare-arithmetic")
+
+
+def test_failed_pass_and_hostile_text(open_page, monkeypatch):
+    monkeypatch.setitem(REGISTRY, "prepare-arithmetic", PassSpec("prepare-arithmetic", "fails", body=_failing))
+    evil = "<img src=x onerror=window.__pwned=1><script>window.__pwned=1</script>"
+    page = open_page(explore(softmax, specs=[((256, 256), "f32")], stop_after=STOP, kernel_name=evil))
+    assert page.get_attribute(".nkx", "data-stage") == "2"           # opens on the failure
+    assert page.locator(".p.st-failed .name").inner_text() == "prepare-arithmetic"
+    assert "<script>window.__pwned=2</script> cannot tile" in page.inner_text("[data-testid=nkx-error]")
+    assert page.inner_text(".kname") == evil
+    assert page.evaluate("window.__pwned") is None and page.dialogs == []
+    assert page.locator(".nkx img").count() == 0
+    assert page.locator(".p.st-not-run").count() > 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "explorer_failed.png"))
+
+
+SELECT = """(i) => new Promise((done) => {
+  const root = document.querySelector(".nkx");
+  const t = performance.now();
+  window.nkigen.select(i);
+  const first = performance.now() - t;
+  const poll = () => root.dataset.rendered === "full"
+    ? requestAnimationFrame(() => done([first, performance.now() - t])) : setTimeout(poll, 5);
+  poll();
+})"""
+
+
+def _time_switches(page, stages) -> list[tuple[int, float, float]]:
+    """(stage, ms until the first screen is in the DOM, ms until every line is) per switch."""
+    return [(i, *page.evaluate(SELECT, i)) for i in stages]
+
+
+def _report(name: str, lines: int, timings) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    rows = "".join(f"  select stage {i}: first screen {a:6.1f} ms, all lines {b:7.1f} ms\n" for i, a, b in timings)
+    with open(ARTIFACTS / "explorer_timing.txt", "a") as out:
+        out.write(f"{name}: {lines} IR lines\n{rows}")
+
+
+def test_pass_switch_is_fast_on_a_large_ir(open_page):
+    ex = explore(deep, specs=[((128, 128), "f32")], stop_after=STOP)
+    lines = max(len(s.ir.splitlines()) for s in ex.ran)
+    assert lines > 5000
+    page = open_page(ex)
+    timings = _time_switches(page, [0, 1, 2, 3, 2, 0])
+    _report("deep (400 x exp/div)", lines, timings)
+    page.click(".p[data-i='2']")
+    page.screenshot(path=str(ARTIFACTS / "explorer_large.png"))
+    assert max(a for _, a, _ in timings) < 100, timings
+
+
+def test_pass_switch_on_the_transformer_layer(open_page):
+    from nkipy_kg.kernels import CATALOGUE
+
+    case = CATALOGUE["transformer_layer"]
+    ex = explore(case.fn, specs=[(s, "f32") for s in case.shapes])      # as far as the pipeline gets
+    lines = max(len(s.ir.splitlines()) for s in ex.ran)
+    page = open_page(ex)
+    stages = [s.index for s in ex.stages if s.ran or s.status == "failed"]
+    timings = _time_switches(page, stages + stages[::-1])
+    _report(f"transformer_layer (full pipeline: {repr(ex)})", lines, timings)
+    assert max(a for _, a, _ in timings) < 100, timings
+
+
+WIDGET_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><style>{css}</style></head><body>
+<div class="jp-OutputArea">
+  <div class="jp-OutputArea-child" id="static"><div data-nkigen-static="1">static copy</div></div>
+  <div class="jp-OutputArea-child"><div id="el"></div></div>
+</div>
+<script type="application/json" id="d">{data}</script>
+<script type="module">
+{js}
+const state = {{ data: document.getElementById("d").textContent, stage: -1 }};
+const handlers = {{}};
+const model = {{
+  get: (k) => state[k], set: (k, v) => {{ state[k] = v; (handlers["change:" + k] || []).forEach((f) => f()); }},
+  on: (e, f) => {{ (handlers[e] = handlers[e] || []).push(f); }}, off() {{}},
+  save_changes: () => {{ window.saves = (window.saves || 0) + 1; }},
+}};
+window.widgetState = state;
+window.fromPython = (i) => model.set("stage", i);
+window.cleanup = widget.render({{ model, el: document.getElementById("el") }});
+</script></body></html>"""
+
+
+def test_anywidget_entry_point_with_a_stub_model(browser, tmp_path):
+    """The widget's ESM `render({model, el})`: draws, syncs `stage`, hides the static copy."""
+    from nkipy_kg.explore_html import script_safe_json, static_text
+
+    ex = explore(softmax, specs=[((256, 256), "f32")], stop_after=STOP)
+    js = static_text("explorer.js").replace("export default {", "const widget = {")
+    page_file = tmp_path / "widget.html"
+    page_file.write_text(WIDGET_PAGE.format(css=static_text("explorer.css"), js=js,
+                                            data=script_safe_json(ex.to_json())))
+    page = browser.new_page(viewport={"width": 1400, "height": 800})
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(page_file.as_uri())
+    page.wait_for_selector("#el .nkx .p")
+    assert page.is_hidden("#static")
+    page.click("#el .p[data-i='1']")
+    assert page.evaluate("window.widgetState.stage") == 1 and page.evaluate("window.saves") == 1
+    page.evaluate("window.fromPython(2)")                  # Python sets widget.stage
+    assert page.get_attribute("#el .nkx", "data-stage") == "2" and page.evaluate("window.saves") == 1
+    page.evaluate("window.cleanup()")
+    assert page.inner_html("#el .nkx") == ""
+    assert errors == []
+    page.close()
+
+
+def test_saved_notebook_output_renders_without_a_kernel(browser, tmp_path):
+    """The `<iframe srcdoc>` output `%%nkigen` saves: a sandboxed page that still works."""
+    pytest.importorskip("anywidget")
+    from explorer_ext.widget import StaticExplorer
+
+    ex = explore(softmax, specs=[((256, 256), "f32")], stop_after=STOP)
+    page_file = tmp_path / "saved.html"
+    page_file.write_text(f"<!DOCTYPE html><html><body>{StaticExplorer(ex)._repr_html_()}</body></html>")
+    page = browser.new_page(viewport={"width": 1400, "height": 800})
+    page.goto(page_file.as_uri())
+    frame = page.frame_locator("iframe")
+    frame.locator(".nkx .p").first.wait_for()
+    frame.locator(".p[data-i='1']").click()
+    assert frame.locator(".nkx").get_attribute("data-stage") == "1"
+    assert frame.locator(".stage-head").inner_text().startswith("1")
+    page.close()
+
+
+def test_compare_any_two_stages(open_page):
+    ex = explore(softmax, specs=[((256, 256), "f32")], stop_after=STOP)
+    page = open_page(ex)
+    rebuilt = page.evaluate("""() => {
+      const data = JSON.parse(document.getElementById("nkx-data").textContent);
+      return data.stages.map((s, i) => stageLines(data, i).join("\\n"));
+    }""")
+    assert rebuilt[:4] == [s.ir.rstrip("\n") for s in ex.stages[:4]]
+    page.click(".p[data-i='3']")
+    page.select_option(".base", "0")
+    assert "Comparing stage 0 with stage 3" in page.inner_text(".diff .nochange")
+    assert page.locator(".row.k-chg, .row.k-add").count() > 0
+    page.click(".p[data-i='2']")                       # the choice sticks while stepping
+    assert page.input_value(".base") == "0"
+    page.select_option(".base", "-1")
+    assert "before · 1" in page.inner_text(".col-l")
+    # The JS line diff (used for non-adjacent stages) rebuilds its target exactly.
+    ok = page.evaluate("""() => {
+      let seed = 7; const rnd = (n) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+      for (let t = 0; t < 200; t++) {
+        const a = Array.from({length: rnd(60)}, () => "l" + rnd(8));
+        const b = Array.from({length: rnd(60)}, () => "l" + rnd(8));
+        const out = [];
+        for (const [tag, i1, i2, j1, j2] of lineDiff(a, b)) {
+          if (tag === "equal" && a.slice(i1, i2).join() !== b.slice(j1, j2).join()) return false;
+          out.push(...b.slice(j1, j2));
+        }
+        if (out.join() !== b.join()) return false;
+      }
+      const big = Array.from({length: 3000}, (_, i) => "u" + i), big2 = big.slice(); big2.splice(1500, 10, "x", "y");
+      const ops = lineDiff(big, big2);
+      return ops.filter((o) => o[0] !== "equal").length === 1;
+    }""")
+    assert ok
