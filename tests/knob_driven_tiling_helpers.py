@@ -8,7 +8,6 @@ knobs, else the reference's default tiles).
 
 from __future__ import annotations
 
-import re
 
 import numpy as np
 
@@ -35,15 +34,9 @@ def run_passes(text: str, *names: str) -> str:
         return module.operation.get_asm(enable_debug_info=True)
 
 
-def strip_memory_spaces(text: str) -> str:
-    """The CPU JIT cannot lower memrefs in memory spaces 2/3 (finalize-memref-to-llvm
-    emits `free` on `!llvm.ptr<N>`): drop `memory_space` from alloc_tensor before running."""
-    return re.sub(r" \{memory_space = \d+ : i32\}", "", text)
-
-
 def same_values(before: str, after: str, arrays: list[np.ndarray]) -> None:
-    want = compile_cpu(strip_memory_spaces(before))(*arrays)
-    got = compile_cpu(strip_memory_spaces(after))(*arrays)
+    want = compile_cpu(before)(*arrays)
+    got = compile_cpu(after)(*arrays)
     for w, g in zip(want, got, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5 * max(1.0, float(np.max(np.abs(w)))))
 

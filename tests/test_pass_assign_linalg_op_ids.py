@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pytest
 
+from nkipy_kg.passes import run_passes
 import nkipy_kg
 from nkipy_kg import knob
 from nkipy_kg._mlir import PassManager, ir, make_context
@@ -21,15 +22,6 @@ OP_LINE = re.compile(r"^\s*(%\S+ = )?linalg\.(?!yield\b|index\b)\w+")
 OP_ID = re.compile(r"nkipy\.op_id = (\d+) : i64")
 
 
-def run_passes(text: str, *names: str) -> str:
-    with make_context():
-        module = ir.Module.parse(text)
-        pm = PassManager()
-        for name in names:
-            get(name).add_to(pm, "target=trn2" if name == "canonicalize-partition-dim" else "")
-        pm.run(module.operation)
-        module.operation.verify()
-        return str(module)
 
 
 def op_ids(text: str) -> list[int | None]:

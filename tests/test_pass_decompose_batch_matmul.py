@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nkipy_kg.passes import run_passes
 import nkipy_kg
 from nkipy_kg import knob
 from nkipy_kg._mlir import PassManager, ir, make_context
@@ -16,15 +17,6 @@ from nkipy_kg.passes import get
 PASS = "decompose-batch-matmul"
 
 
-def run_passes(text: str, *names: str) -> str:
-    with make_context():
-        module = ir.Module.parse(text)
-        pm = PassManager()
-        for name in names:
-            get(name).add_to(pm)
-        pm.run(module.operation)
-        module.operation.verify()
-        return str(module)
 
 
 def same_values(before: str, after: str, arrays: list[np.ndarray]) -> None:

@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pytest
 
+from nkipy_kg.passes import run_passes
 import nkipy_kg
 from nkipy_kg import knob
 from nkipy_kg._mlir import PassManager, ir, make_context
@@ -19,15 +20,6 @@ PASS = "prepare-arithmetic"
 FLOAT_DIVIDE = re.compile(r"arith\.divf|linalg\.div ")
 
 
-def run_passes(text: str, *names: str) -> str:
-    with make_context():
-        module = ir.Module.parse(text)
-        pm = PassManager()
-        for name in names:
-            get(name).add_to(pm)
-        pm.run(module.operation)
-        module.operation.verify()
-        return str(module)
 
 
 def check(fn, *arrays: np.ndarray) -> tuple[str, str]:

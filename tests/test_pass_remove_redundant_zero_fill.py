@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nkipy_kg.passes import run_passes
 import nkipy_kg
 from nkipy_kg._mlir import PassManager, ir, make_context
 from nkipy_kg.cpu.jit import compile_cpu
@@ -14,15 +15,6 @@ from nkipy_kg.passes import get
 PASS = "remove-redundant-zero-fill"
 
 
-def run_passes(text: str, *names: str) -> str:
-    with make_context():
-        module = ir.Module.parse(text)
-        pm = PassManager()
-        for name in names:
-            get(name).add_to(pm)
-        pm.run(module.operation)
-        module.operation.verify()
-        return str(module)
 
 
 @pytest.mark.parametrize("name", sorted(CATALOGUE))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from nkipy_kg.passes.registry import REGISTRY, PassSpec, get, python_pass
+from nkipy_kg.passes.registry import REGISTRY, PassSpec, get, python_pass, run_passes
 
-__all__ = ["REGISTRY", "PassSpec", "get", "python_pass"]
+__all__ = ["REGISTRY", "PassSpec", "get", "python_pass", "run_passes"]
 
 # One pass per module: import them all so their @python_pass decorators run.
 for _info in pkgutil.iter_modules(__path__):

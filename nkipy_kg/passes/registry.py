@@ -77,6 +77,23 @@ def parse_options(text: str) -> dict[str, str]:
     return out
 
 
+def run_passes(text: str, *names: str, options: dict[str, str] | None = None) -> str:
+    """`text` after the registered passes `names` (in one PassManager), verified.
+
+    `options` gives a pass its option text by name, e.g. {"infer-layout": "target=trn1"}.
+    """
+    from nkipy_kg._mlir import make_context
+
+    with make_context():
+        module = ir.Module.parse(text)
+        pm = PassManager()
+        for name in names:
+            get(name).add_to(pm, (options or {}).get(name, ""))
+        pm.run(module.operation)
+        module.operation.verify()
+        return str(module)
+
+
 def get(name: str) -> PassSpec:
     if name not in REGISTRY:
         known = ", ".join(sorted(REGISTRY))
