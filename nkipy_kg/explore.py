@@ -98,6 +98,9 @@ class Exploration:
     stages: list[StageView]
     diffs: dict[int, StageDiff]
     error: StageError | None = None
+    # Tile/memory/graph data per stage whose IR differs from the stage before (see
+    # explore_diagrams.py); an unchanged stage shows the diagrams of the last one listed.
+    diagrams: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def ran(self) -> list[StageView]:
@@ -128,6 +131,7 @@ class Exploration:
             "stages": stages,
             "diffs": {str(k): asdict(d) for k, d in sorted(self.diffs.items())},
             "error": asdict(self.error) if self.error else None,
+            "diagrams": {str(k): d for k, d in sorted(self.diagrams.items())},
         }
 
     def to_json(self) -> str:
@@ -223,8 +227,10 @@ def _failure(comp: Compilation) -> StageError:
                       err.render(), loc.file if loc else "", loc.line if loc else None)
 
 
-def exploration_of(comp: Compilation, source: KernelSource | None) -> Exploration:
+def exploration_of(comp: Compilation, source: KernelSource | None, diagrams: bool = True) -> Exploration:
     """Turn a (possibly failed) Compilation into the explorer's data."""
+    from nkipy_kg.explore_diagrams import diagrams_for
+
     file = source.file if source else None
     stages: list[StageView] = []
     mapped: list[int] = []
@@ -252,16 +258,21 @@ def exploration_of(comp: Compilation, source: KernelSource | None) -> Exploratio
     diffs = {s.index: _diff(s.index, stages[s.index - 1].ir, s.ir) for s in stages[1:] if s.ran}
     if source is not None and mapped:
         source = _widen(source, mapped)
-    return Exploration(comp.kernel, comp.target, source, stages, diffs, error)
+    pictures = {s.index: diagrams_for(s.ir, comp.target) for s in stages
+                if diagrams and s.status in ("input", "changed")}
+    return Exploration(comp.kernel, comp.target, source, stages, diffs, error, pictures)
 
 
 def explore(fn_or_module: Any, *arrays: Any, target: str = "trn2", stop_after: str | int | None = None,
-            specs: Sequence[Any] | None = None, kernel_name: str | None = None) -> Exploration:
+            specs: Sequence[Any] | None = None, kernel_name: str | None = None,
+            pass_options: dict[str, str] | None = None, diagrams: bool = True) -> Exploration:
     """Trace `fn_or_module` (a function, a traced function, MLIR text or a module) and
     run the pipeline through `stop_after`, keeping every stage for the explorer.
 
     A failing pass does not raise: it becomes the failed stage (`Exploration.error`).
     Trace errors (the kernel cannot become IR at all) raise as usual.
+    `pass_options` is passed to `compile` (e.g. {"insert-spill-reload": "sbuf-capacity=6144"});
+    `diagrams=False` skips the tile/memory/graph data.
     """
     runnable = _runnable(resolve_stop(stop_after))
     source = None
@@ -274,5 +285,6 @@ def explore(fn_or_module: Any, *arrays: Any, target: str = "trn2", stop_after: s
             module = traced.to_mlir(*arrays, specs=specs)
         except NkipyError as err:
             raise err.with_traceback(None) from None
-    comp = compile_(module, target=target, stop_after=runnable, raise_on_error=False, kernel_name=kernel_name)
-    return exploration_of(comp, source)
+    comp = compile_(module, target=target, stop_after=runnable, raise_on_error=False, kernel_name=kernel_name,
+                     pass_options=pass_options)
+    return exploration_of(comp, source, diagrams)

@@ -243,8 +243,6 @@ KERNELS = list(CATALOGUE)
 # Kernels the pipeline cannot compile yet, with the pass that stops them; each is a
 # strict xfail, so it turns red the day it starts passing.
 PIPELINE_GAPS = {
-    "attention": "legalize-layout: batch-leading buffers get tile [2, 1, 128] (batch on the partition dim)",
-    "transformer_layer": "legalize-layout: inconsistent tiles on batch-leading buffers",
 }
 
 

@@ -331,3 +331,62 @@ def test_compare_any_two_stages(open_page):
       return ops.filter((o) => o[0] !== "equal").length === 1;
     }""")
     assert ok
+
+
+@pytest.fixture(scope="module")
+def dot_binary() -> str | None:
+    """The system graphviz `dot` (installed with apt-get when missing and running as root)."""
+    if shutil.which("dot") is None and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        _apt_install("graphviz")
+    return shutil.which("dot")
+
+
+def test_diagram_views_render_svg(open_page, dot_binary):
+    from test_pipeline_e2e import long_lived
+
+    page = open_page(explore(softmax, specs=[((256, 256), "f32")]), name="diagrams.html")
+    infer = next(i for i, s in enumerate(PIPELINE, 1) if s.name == "infer-layout")
+    page.click(f".p[data-i='{infer}']")
+    page.click(".tab[data-view='tiles']")
+    assert page.get_attribute(".nkx", "data-view") == "tiles"
+    assert page.locator(".diff").is_hidden() and page.locator(".diagram").is_visible()
+    card = page.locator(".tcard.k-tile_op").first
+    assert "tile 128×128 · grid 2×2" in card.inner_text()
+    assert card.locator("svg.tile-svg rect.tile").count() == 4
+    page.screenshot(path=str(ARTIFACTS / "explorer_tiles.png"))
+    # Choosing one tensor/op shows just that one; j/k still step the passes in a diagram view.
+    page.select_option(".tile-pick", "0")
+    assert page.locator(".tcard").count() == 1
+    page.focus(".nkx")
+    page.keyboard.press("j")
+    assert page.get_attribute(".nkx", "data-stage") == str(infer + 1)
+    assert "IR unchanged since stage" in page.inner_text(".tab-note")   # canonicalize-partition-dim: no change
+    page.keyboard.press("4")
+    assert page.get_attribute(".nkx", "data-view") == "graph"
+    if dot_binary is None:
+        assert "apt-get install graphviz" in page.inner_text("[data-testid='nkx-graph-missing']")
+    else:
+        assert page.locator(".graph-box svg g.node").count() >= 10
+        assert page.locator(".graph-box script").count() == 0
+        page.click(".p[data-i='10']")
+        assert page.locator(".graph-box svg g.cluster").count() >= 1
+        spaces = next(i for i, s in enumerate(PIPELINE, 1) if s.name == "annotate-memory-space")
+        page.click(f".p[data-i='{spaces}']")
+        assert page.locator(".graph-box svg g.node").count() >= 10
+        page.screenshot(path=str(ARTIFACTS / "explorer_graph.png"))
+    page.keyboard.press("1")
+    assert page.locator(".diff").is_visible() and page.locator(".diagram").is_hidden()
+
+    x = np.zeros((256, 256), np.float32)
+    tight = explore(long_lived, x, x, pass_options={"insert-spill-reload": "sbuf-capacity=6144"})
+    page = open_page(tight, name="memory.html")
+    spill = next(i for i, s in enumerate(PIPELINE, 1) if s.name == "insert-spill-reload")
+    page.click(f".p[data-i='{spill}']")
+    page.click(".tab[data-view='memory']")
+    assert page.locator("svg.pressure path.ar-sbuf").count() == 1
+    assert page.locator("svg.pressure .ev-spill").count() == 1 and page.locator("svg.pressure .ev-reload").count() == 1
+    assert page.locator("svg.rects .buf").count() >= 3
+    assert "1 spill" in page.inner_text(".mem-stats") and "6 KiB" in page.inner_text(".mem-stats")
+    page.screenshot(path=str(ARTIFACTS / "explorer_memory.png"))
+    page.click(".p[data-i='0']")
+    assert "memory appears after one-shot-bufferize" in page.inner_text(".diagram")

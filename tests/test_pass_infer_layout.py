@@ -123,7 +123,8 @@ def test_matmul_default_tiles() -> None:
     assert "loop_tile_size = array<i64: 128, 512, 128>" in tile
 
 
-@pytest.mark.parametrize(("shape", "tile"), [((128, 4, 256), "128, 1, 256"), ((64, 512), "64, 512"),
+@pytest.mark.parametrize(("shape", "tile"), [((128, 4, 256), "128, 1, 256"), ((2, 128, 256), "1, 128, 256"),
+                                             ((64, 512), "64, 512"),
                                              ((512,), "128"), ((300, 7), "128, 7")])
 def test_elementwise_fallback(shape: tuple[int, ...], tile: str) -> None:
     after = run_passes(traced(np.exp, rng_array(*shape)), PASS)

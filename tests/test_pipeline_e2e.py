@@ -23,9 +23,6 @@ from nkipy_kg.pipeline import PIPELINE
 KERNELS = sorted(CATALOGUE)
 # Known gaps of the pipeline, as strict xfails (they turn red once fixed).
 GAPS = {
-    "attention": "legalize-layout: batch-leading buffers get tile [2, 1, 128] (batch on the partition dim)",
-    "transformer_layer": "legalize-layout: inconsistent tiles on batch-leading buffers",
-    "rmsnorm": "legalize-layout leaves the 1-D SBUF weight [256] over the 128 partitions",
 }
 
 

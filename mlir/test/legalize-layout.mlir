@@ -191,15 +191,18 @@ func.func @transpose(%x: memref<256x128xf32, 4 : i32>) -> memref<128x256xf32, 4 
 
 // An expand_shape view of a legalized buffer (left by canonicalize-reshape as the
 // source of a materializing copy) becomes a tiled copy into the collapsed target.
+// The 4-D target [2, 128, 2, 128] has its partition tile on dim 1 and a second
+// non-unit tile on dim 2, which no [partition, free] tile can hold: it is demoted
+// to SharedHbm (4) and filled tile by tile from SBUF.
 
 // CHECK-LABEL: func.func @expand_copy
 // CHECK-NOT:     memref.expand_shape
-// CHECK:         %[[B:.*]] = memref.alloc() : memref<2x128x2x128xf32, 3 : i32>
-// CHECK:         %[[BV:.*]] = memref.collapse_shape %[[B]] {{\[\[}}0, 1], [2, 3]] : memref<2x128x2x128xf32, 3 : i32> into memref<256x256xf32, 3 : i32>
+// CHECK:         %[[B:.*]] = memref.alloc() : memref<2x128x2x128xf32, 4 : i32>
+// CHECK:         %[[BV:.*]] = memref.collapse_shape %[[B]] {{\[\[}}0, 1], [2, 3]] : memref<2x128x2x128xf32, 4 : i32> into memref<256x256xf32, 4 : i32>
 // CHECK:         scf.for
 // CHECK:           scf.for
 // CHECK:             %[[D:.*]] = memref.subview %[[BV]][%{{.*}}, %{{.*}}] [128, 128] [1, 1]
-// CHECK:             memref.copy %{{.*}}, %[[D]] : memref<128x128xf32, strided<[512, 1], offset: ?>, 3 : i32> to memref<128x128xf32, strided<[256, 1], offset: ?>, 3 : i32>
+// CHECK:             memref.copy %{{.*}}, %[[D]] : memref<128x128xf32, strided<[512, 1], offset: ?>, 3 : i32> to memref<128x128xf32, strided<[256, 1], offset: ?>, 4 : i32>
 func.func @expand_copy(%x: memref<256x256xf32, 4 : i32>) -> memref<2x128x2x128xf32, 4 : i32> {
   %sb = memref.alloc() : memref<256x256xf32, 3 : i32>
   "nkipy.layout"(%sb) {mem_space = 3 : i32, partition_dim = 0 : ui32, tile_size = array<i64: 128, 128>} : (memref<256x256xf32, 3 : i32>) -> ()

@@ -67,3 +67,56 @@ CATALOGUE: dict[str, KernelCase] = {
 }
 
 SINGLE_OP = ("add", "exp", "matmul", "row_sum")
+
+
+def _reference_suite() -> dict[str, KernelCase]:
+    from nkipy_kg.kernels import reference as r
+
+    sq2 = ((256, 256), (256, 256))
+    rows = ((128, 256),)
+    cases = [
+        KernelCase("add3d_chain", r.add3d_chain, ((256, 2, 256),) * 3),
+        KernelCase("add3d_hbm_only", r.add3d_hbm_only, ((256, 2, 256),) * 3),
+        *(KernelCase(f"softmax_{m}x{n}", r.softmax, ((m, n),)) for m, n in ((128, 128), (128, 256), (256, 256))),
+        KernelCase("qkv_projection", r.qkv_projection, ((256, 256), (256, 768))),
+        KernelCase("attention_scores_loop", r.attention_scores_loop, ((8, 256, 256), (8, 256, 256))),
+        KernelCase("attention_scores_sbuf_bmm", r.attention_scores_sbuf_bmm, ((8, 256, 256), (8, 256, 256))),
+        KernelCase("exp_auto", r.exp_auto, rows),
+        KernelCase("elementwise_chain_auto", r.elementwise_chain_auto, ((256, 128),)),
+        KernelCase("sigmoid_auto", r.sigmoid_auto, ((128, 128),)),
+        KernelCase("matmul_auto", r.matmul_auto, ((256, 128), (128, 256))),
+        KernelCase("matmul_add_auto", r.matmul_add_auto, ((256, 128), (128, 512), (256, 512))),
+        KernelCase("feedforward_sbuf", r.feedforward_sbuf, ((256, 256), (256, 512), (256, 256))),
+        KernelCase("feedforward_compact_silu", r.feedforward_compact_silu, ((256, 256), (256, 512), (256, 256))),
+        KernelCase("head_deconcat", r.head_deconcat, ((4, 128, 128), (256, 256))),
+        *(KernelCase(f"matmul_{mem}_add_hbm_{m}x{n}x{k}", fn, ((m, k), (k, n), (m, n)))
+          for mem, fn in (("sbuf", r.matmul_sbuf_add_hbm), ("hbm", r.matmul_hbm_add_hbm))
+          for m, n, k in r.MATMUL_ADD_SIZES),
+        KernelCase("add_and_sub", r.add_and_sub, sq2),
+        KernelCase("add_and_mul", r.add_and_mul, sq2),
+        KernelCase("three_outputs", r.three_outputs, sq2),
+        KernelCase("exp_partition_dim_1", r.exp_partition_dim_1, ((64, 128),)),
+        KernelCase("sigmoid_partition_dim_1", r.sigmoid_partition_dim_1, ((64, 128),)),
+        KernelCase("qwen3_layer", r.qwen3_layer,
+                   ((256, 256), (256, 1), (256, 1), *((256, 256),) * 4, (1, 128, 64), (1, 128, 64),
+                    *((256, 256),) * 3)),
+        KernelCase("reduce_square_sum", r.reduce_square_sum, ((256, 256),)),
+        KernelCase("reduce_square_mean", r.reduce_square_mean, ((256, 256),)),
+        KernelCase("reduce_sum", r.reduce_sum, ((256, 256),)),
+        KernelCase("reduce_mean", r.reduce_mean, ((256, 256),)),
+        KernelCase("rmsnorm_ref", r.rmsnorm, ((256, 256), (256, 1))),
+        KernelCase("rope_ref", r.rope, ((256, 4, 128), (256, 64), (256, 64))),
+        KernelCase("rope_3d_multi_partition", r.rope_3d_multi_partition, ((4, 128, 64),) * 2 + ((1, 128, 64),) * 2),
+        KernelCase("rope_3d_compound_pdim0", r.rope_3d_compound_pdim0, ((128, 4, 64),) * 2 + ((128, 1, 64),) * 2),
+        KernelCase("rope_3d_compound_pdim1", r.rope_3d_compound_pdim1, ((4, 128, 64),) * 2 + ((1, 128, 64),) * 2),
+        KernelCase("exp_activation", r.exp_activation, rows),
+        KernelCase("tensor_add_scalar", r.tensor_add_scalar, rows),
+        KernelCase("sigmoid", r.sigmoid, rows),
+        KernelCase("scalar_minus_tensor", r.scalar_minus_tensor, rows),
+        KernelCase("division_to_reciprocal", r.division_to_reciprocal, rows),
+    ]
+    return {case.name: case for case in cases}
+
+
+# The reference compiler's e2e catalogue (digest section 5.2; custom ops #12-#15 not applicable).
+REFERENCE_SUITE: dict[str, KernelCase] = _reference_suite()

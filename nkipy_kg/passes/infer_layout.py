@@ -17,7 +17,9 @@ the rest. The IR is only read until the last phase:
    input's d0. Then BFS.
 4. Any annotatable op still without a tile is an error. Returned values get SharedHbm;
    others without a mem_space get SharedHbm when they trace to a function argument
-   (through extract_slice), else Sbuf.
+   (through extract_slice), else Sbuf. Rank > 3 `linalg.transpose` results (head
+   shuffles, DMAs between HBM buffers) get an Hbm layout without a tile, so their
+   buffer is never left without a memory space.
 5. Materialise: fill only the missing fields of a user's layout (never its
    mem_space), add a missing tile_op; inferred values get layout + tile_op right
    after the defining op, with its location.
@@ -61,6 +63,13 @@ Where this does better than the reference:
   the matmul M/N/K caps.
 - Fallback seeds are seeded and propagated one at a time: a knob-free chain takes one
   tile instead of one seed per op.
+- Batch-leading values (rank >= 3, partition_dim 0: `[heads, seq, d]`, read one
+  `[1, seq, d]` head at a time by decompose-batch-matmul's loops) get the fallback
+  tile `[1, ..., 1, min(d_{R-2}, P), d_last]`: batch dims tiled 1, the partition tile
+  on dim R-2 (`layout_propagation.tiled_partition_axis`). The reference's
+  `[min(d0, P), 1, ..., d_last]` puts the heads on the partitions, which no per-head
+  consumer can read (its Qwen3 test annotated such buffers SharedHbm by hand);
+  these stay in SBUF, stored `[t_{R-2}, nb..., t_last]` by legalize-layout.
 Left as specified (a question for the pipeline): A's partition_dim 1 spreads through
 its producer chain, so canonicalize-partition-dim transposes that chain (in the
 knob-free transformer layer, the first rmsnorm with its row reduction) although
@@ -106,6 +115,14 @@ def _traces_to_argument(value: ir.Value) -> bool:
     while isinstance(value, ir.OpResult) and value.owner.operation.name == "tensor.extract_slice":
         value = value.owner.operation.operands[0]
     return isinstance(value, ir.BlockArgument)
+
+
+def _is_high_rank_transpose(op: ir.Operation) -> bool:
+    """A rank > 3 `linalg.transpose` (a head shuffle `[0, 2, 1, 3]`): it runs as a DMA
+    between HBM buffers (simplify-linalg row 1), so its result is Hbm."""
+    return (op.name == "linalg.transpose" and not is_inside_nkipy_region(op)
+            and isinstance(op.results[0].type, ir.RankedTensorType)
+            and ir.RankedTensorType(op.results[0].type).rank > 3)
 
 
 class _Inference:
@@ -274,6 +291,12 @@ class _Inference:
             if space is None:
                 space = MemSpace.SharedHbm if _traces_to_argument(value) else MemSpace.Sbuf
             self._annotate(value, entry, space)
+        for op in collect(self.func, _is_high_rank_transpose):
+            value = op.results[0]
+            if value not in self.entries and not self._user(value, "nkipy.layout"):
+                with ir.InsertionPoint.after(op):
+                    ir.Operation.create("nkipy.layout", operands=[value], loc=op.location, attributes={
+                        "mem_space": mem_space_attr(MemSpace.Hbm), "partition_dim": partition_dim_attr(0)})
 
     def _annotate(self, value: ir.Value, entry: Entry, space: MemSpace) -> None:
         rank = ir.RankedTensorType(value.type).rank

@@ -40,7 +40,7 @@ class Physical:
         p = self.plan
         rank = len(p.shape)
         size = p.tile[-1] if free_size is None else free_size
-        tile = subview(self.view, [0, *blocks, free_offset], [p.tile[0], *([1] * rank), size])
+        tile = subview(self.view, [0, *blocks, free_offset], [p.partition_tile, *([1] * rank), size])
         return collapse(tile, [list(range(rank + 1)), [rank + 1]])
 
     def whole_2d(self) -> ir.Value:
@@ -78,7 +78,7 @@ def tile_whole_use(op: ir.Operation, operand: int, phys: Physical) -> None:
             op.operands[operand] = phys.whole_2d()
         return
     if op.name == "linalg.transpose":
-        _per_block(op, operand, phys, _transpose_perm(op))
+        _per_block(op, operand, phys, _transpose_perm(op, phys.plan))
         return
     if not is_identity_op(op):
         raise pass_error(PASS_NAME, op, "cannot tile this op over a legalized SBUF buffer; "
@@ -86,11 +86,16 @@ def tile_whole_use(op: ir.Operation, operand: int, phys: Physical) -> None:
     _per_block(op, operand, phys, None)
 
 
-def _transpose_perm(op: ir.Operation) -> list[int]:
+def _transpose_perm(op: ir.Operation, plan: Plan) -> list[int]:
+    """[1, 0]; or [0, ..., R-1, R-2] on a batch-leading buffer (unit tiles before the
+    partition dim R-2): a per-head 2-D transpose of each block."""
     perm = list(ir.DenseI64ArrayAttr(op.attributes["permutation"]))
-    if perm != [1, 0]:
+    rank = len(perm)
+    batch_swap = (rank > 2 and perm == [*range(rank - 2), rank - 1, rank - 2]
+                  and all(t == 1 for t in plan.tile[:rank - 2]))
+    if perm != [1, 0] and not batch_swap:
         raise pass_error(PASS_NAME, op, f"cannot tile a transpose with permutation {perm} over a legalized "
-                         "SBUF buffer (2-D [1, 0] only)")
+                         "SBUF buffer (2-D [1, 0], or a last-two-dims swap of a batch-leading buffer)")
     return perm
 
 
@@ -102,7 +107,7 @@ def _per_block(op: ir.Operation, operand: int, phys: Physical, perm: list[int] |
     into chunks of at most `t0` columns: they become the other side's partition dim.
     """
     plan = phys.plan
-    t0, t_last = plan.tile[0], plan.tile[-1]
+    t0, t_last = plan.partition_tile, plan.tile[-1]
     chunk = math.gcd(t_last, t0) if perm is not None else t_last
     with op.location, ir.InsertionPoint(op):
         ivs, body = loop_nest([*plan.blocks, t_last // chunk])
@@ -119,12 +124,15 @@ def _per_block(op: ir.Operation, operand: int, phys: Physical, perm: list[int] |
                 elif not isinstance(value.type, ir.MemRefType):
                     operands.append(value)
                 elif perm is not None:
-                    operands.append(subview(value, [offsets[p] for p in perm], [sizes[p] for p in perm]))
+                    view = subview(value, [offsets[p] for p in perm], [sizes[p] for p in perm])
+                    operands.append(collapse_to_2d(view) if len(perm) > 2 else view)
                 else:
                     operands.append(subview(value, offsets, sizes))
             clone = op.clone()
             for i, value in enumerate(operands):
                 clone.operands[i] = value
+            if perm is not None and len(perm) > 2:  # per-block operands are 2-D tiles
+                clone.attributes["permutation"] = ir.DenseI64ArrayAttr.get([1, 0])
     op.erase()
 
 

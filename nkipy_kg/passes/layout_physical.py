@@ -4,6 +4,14 @@ A rank-R SBUF buffer `[d0, ..., d_{R-1}]` with tile `[t0, ..., t_{R-1}]` (only t
 the partition tile, and t_{R-1}, the free tile, may exceed 1) is stored as
 `[t0, nb_0, ..., nb_{R-1}, t_{R-1}]` with `nb_i = d_i / t_i`: partition `p` of
 block `(b_0, ...)` holds logical row `b_0 * t0 + p`. Registers no pass.
+
+Batch-leading buffers (infer-layout's rank >= 3 fallback, `[heads, seq, d]` read one
+`[1, seq, d]` slice per head) have tile `[1, ..., 1, t_k, ..., t_last]`: leading
+unit tiles are batch dims and the first non-unit tile before the last dim (`Plan.pdim`)
+is the partition tile. They are stored as `[t_k, nb_0, ..., nb_{R-1}, t_last]`, so a
+per-head slice is one `[t_k, t_last]` SBUF tile and the buffer stays in SBUF (the
+reference annotated such buffers SharedHbm by hand). A non-unit tile after `pdim`
+(other than the last) still demotes the buffer to SharedHbm.
 """
 
 from __future__ import annotations
@@ -33,18 +41,28 @@ class Plan:
         return tuple(d // t for d, t in zip(self.shape, self.tile, strict=True))
 
     @property
+    def pdim(self) -> int:
+        """The logical dim holding the partition tile: the first non-unit tile before the
+        last dim (leading unit tiles are batch dims), else 0."""
+        return next((i for i, t in enumerate(self.tile[:-1]) if t != 1), 0)
+
+    @property
+    def partition_tile(self) -> int:
+        return self.tile[self.pdim]
+
+    @property
     def physical_shape(self) -> list[int]:
-        return [self.tile[0], *self.blocks, self.tile[-1]]
+        return [self.partition_tile, *self.blocks, self.tile[-1]]
 
     @property
     def strided(self) -> bool:
         """Partition-contiguous layout: a narrow free tile over several partition blocks."""
-        return self.tile[-1] < 128 and self.blocks[0] > 1
+        return self.tile[-1] < 128 and self.blocks[self.pdim] > 1
 
     def physical_strides(self) -> list[int]:
         if not self.strided:
             return contiguous_strides(self.physical_shape)
-        t0, t_last = self.tile[0], self.tile[-1]
+        t0, t_last = self.partition_tile, self.tile[-1]
         block_strides, acc = [], t0 * t_last
         for nb in reversed(self.blocks):
             block_strides.insert(0, acc)
@@ -69,11 +87,12 @@ def plan_for(alloc: ir.Operation, partitions: int) -> Plan | str | None:
     if any(d % s for d, s in zip(shape, tile, strict=True)):
         raise pass_error(PASS_NAME, alloc, f"tile {list(tile)} does not divide the buffer shape {list(shape)}")
     tile = _refine_free_tile(alloc, tile)
-    if tile[0] > partitions:
-        raise pass_error(PASS_NAME, alloc, f"partition tile {tile[0]} exceeds the target's {partitions} partitions")
     plan = Plan(tile, shape)
-    if any(s != 1 for s in tile[1:-1]):
-        return "demote" if plan.blocks[0] > 1 else None
+    if plan.partition_tile > partitions:
+        raise pass_error(PASS_NAME, alloc, f"partition tile {plan.partition_tile} exceeds the target's "
+                         f"{partitions} partitions")
+    if any(s != 1 for s in tile[plan.pdim + 1:-1]):
+        return "demote" if plan.blocks[plan.pdim] > 1 else None
     if all(nb == 1 for nb in plan.blocks):
         return None
     return plan
@@ -112,7 +131,11 @@ def _tile_from_layout(alloc: ir.Operation, shape: tuple[int, ...]) -> tuple[int,
 
 
 def _tile_from_consumers(alloc: ir.Operation, shape: tuple[int, ...], partitions: int) -> tuple[int, ...] | None:
-    """The common shape of the views of `alloc` that linalg ops and copies touch."""
+    """The common shape of the views of `alloc` that linalg ops and copies touch.
+
+    Views that differ only in their free (last) size share the gcd of it (a
+    concatenation's halves `[1, 128, 64]` read back as `[1, 128, 128]` per head);
+    the reference reports "inconsistent tile sizes" there."""
     seen: dict[tuple[int, ...], ir.Operation] = {}
     for view in view_closure(alloc.results[0]):
         cand = view_sizes(view)
@@ -121,6 +144,9 @@ def _tile_from_consumers(alloc: ir.Operation, shape: tuple[int, ...], partitions
         for use in view.uses:
             if use.owner.name.startswith(LINALG_OR_COPY):
                 seen.setdefault(cand, use.owner.operation)
+    if len({s[:-1] for s in seen}) == 1:  # only the free size differs: its gcd (`_refine_free_tile`)
+        first = next(iter(seen))
+        return (*first[:-1], math.gcd(*(s[-1] for s in seen)))
     if len(seen) > 1:
         shapes = ", ".join(str(list(s)) for s in seen)
         raise pass_error(PASS_NAME, alloc, f"inconsistent tile sizes inferred from consumers: {shapes}")

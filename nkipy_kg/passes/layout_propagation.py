@@ -126,16 +126,38 @@ def is_annotatable_producer(op: ir.Operation) -> bool:
 # -- default tiles -----------------------------------------------------------------------
 
 
+def tiled_partition_axis(rank: int, pdim: int, dims: Sequence[int] = (), partitions: int = 128) -> int:
+    """The value dim that carries the partition tile for a layout with `partition_dim = pdim`.
+
+    A rank >= 3 value with partition_dim 0 is batch-leading (`[heads, seq, d]`) when its
+    dim 0 is smaller than dim R-2 and than the partitions: decompose-batch-matmul and
+    the per-head loops read it one `[1, seq, d]` slice at a time, so a partition tile on
+    the batch dim (`[2, 1, d]`) fits no consumer. Its dims before R-2 are batch dims
+    tiled 1 and the partition tile sits on dim R-2 (`[1, min(seq, P), d]`);
+    legalize-layout stores such a buffer as `[t_{R-2}, nb_0, ..., nb_{R-1}, t_last]`
+    (see `layout_physical.Plan.pdim`). A sequence-leading value (`[seq, heads, d]`,
+    rope's input) keeps the partition tile on dim 0.
+    """
+    if rank < 3 or pdim != 0 or len(dims) != rank:
+        return pdim
+    batch_leading = dims[0] < min(dims[rank - 2], partitions)
+    return rank - 2 if batch_leading else pdim
+
+
 def default_loop_tile(op: ir.Operation, limits: Limits, pdim: int = 0) -> list[int]:
     """Fallback loop tile: value dims [min(d_p, P), 1, ..., 1, d_last]; reduction loops at full extent.
 
     The partition dim (`pdim`, a dim of the result) takes min(extent, partitions),
-    the last other result dim its full extent, the remaining result dims 1.
+    the last other result dim its full extent, the remaining result dims 1. Rank >= 3
+    results with pdim 0 are batch-leading: [1, ..., 1, min(d_{R-2}, P), d_last]
+    (`tiled_partition_axis`).
     """
     extents = loop_extents(op)
     out = maps(op)[-1]
     tile = list(extents)  # reduction loops: full extent
     rank = len(out)
+    pdim = tiled_partition_axis(rank, pdim, [1 if loop is None else extents[loop] for loop in out],
+                                limits.partitions)
     free = rank - 1 if rank - 1 != pdim else rank - 2
     for k, loop in enumerate(out):
         if loop is None:
@@ -221,14 +243,16 @@ def loop_tile_from(op: ir.Operation, known: Callable[[ir.Value], Tile | None], f
         return tuple(result)
     out = maps(op)[-1]
     rank = len(out)
+    pdim = tiled_partition_axis(rank, pdim, shape(op.results[0]) if op.results else (), limits.partitions)
     same_rank = [(v, m) for v, m in zip(op.operands, maps(op)) if isinstance(v.type, ir.ShapedType)
                  and ir.ShapedType(v.type).rank == rank and pdim < rank]
     for _, dims in same_rank:  # whichever loop lands on the partition dim fits the partitions
         if dims[pdim] is not None:
             result[dims[pdim]] = min(result[dims[pdim]], limits.partitions)
     if pdim < rank and out[pdim] is not None:
-        for value, _ in same_rank[:-1]:  # the inputs
-            result[out[pdim]] = min(result[out[pdim]], shape(value)[pdim])
+        for value, dims in same_rank[:-1]:  # the inputs; a broadcast (size-1) dim does not clamp
+            if dims[pdim] == out[pdim]:
+                result[out[pdim]] = min(result[out[pdim]], shape(value)[pdim])
     return tuple(result)
 
 

@@ -8,6 +8,8 @@ non-unit dim), so callers only say *which* view they want. Offsets and indices a
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Sequence
 
 from nkipy_kg._mlir import arith, ir, memref, scf
@@ -82,6 +84,32 @@ def collapse(source: ir.Value, groups: Sequence[Sequence[int]]) -> ir.Value:
     return memref.CollapseShapeOp(result_t, source, attr).result
 
 
+def expand_leading_units(source: ir.Value, shape: Sequence[int]) -> ir.Value | None:
+    """`[a, b] -> [1, ..., 1, a, ..., b]`: a 2-D tile seen with `shape`, the shape an op
+    indexes (a per-head `[1, s, d]` slice of a batch-leading buffer); None when
+    `shape` is not `source`'s shape with unit dims in front of / inside the groups."""
+    src_t = ir.MemRefType(source.type)
+    if src_t.rank != 2 or len(shape) <= 2:
+        return None
+    k = next((i for i, d in enumerate(shape[:-1]) if d != 1), len(shape) - 2)
+    groups = [list(range(k + 1)), list(range(k + 1, len(shape)))]
+    sizes = [math.prod(shape[d] for d in g) for g in groups]
+    if sizes != list(src_t.shape):
+        return None
+    strides, offset = src_t.get_strides_and_offset()
+    new_strides: list[int] = []
+    for g, stride in zip(groups, strides, strict=True):
+        acc, inner = stride, []
+        for d in reversed(g):
+            inner.insert(0, acc)
+            acc *= shape[d]
+        new_strides.extend(inner)
+    result_t = strided_type(shape, src_t, new_strides, offset)
+    i64 = ir.IntegerType.get_signless(64)
+    attr = ir.ArrayAttr.get([ir.ArrayAttr.get([ir.IntegerAttr.get(i64, d) for d in g]) for g in groups])
+    return memref.ExpandShapeOp(result_t, source, attr, [], list(shape)).result
+
+
 def is_collapsible(t: ir.MemRefType, group: Sequence[int]) -> bool:
     """Whether the dims `group` of `t` (static strides) form one contiguous run."""
     strides, _ = t.get_strides_and_offset()
@@ -90,11 +118,17 @@ def is_collapsible(t: ir.MemRefType, group: Sequence[int]) -> bool:
 
 
 def collapse_to_2d(source: ir.Value) -> ir.Value:
-    """`[d0, d1, ..., dn] -> [d0, d1*...*dn]` (identity for rank 2)."""
-    rank = ir.MemRefType(source.type).rank
+    """`[d0, d1, ..., dn] -> [d0, d1*...*dn]` (identity for rank 2).
+
+    Leading unit dims join the first non-unit dim before the last (a per-head slice
+    `[1, s, d]` of a batch-leading buffer is the tile `[s, d]`, not `[1, s*d]`).
+    """
+    shape = ir.MemRefType(source.type).shape
+    rank = len(shape)
     if rank == 2:
         return source
-    return collapse(source, [[0], list(range(1, rank))])
+    k = next((i for i, d in enumerate(shape[:-1]) if d != 1), 0)
+    return collapse(source, [list(range(k + 1)), list(range(k + 1, rank))])
 
 
 def loop_nest(trip_counts: Sequence[int]) -> tuple[list[Index], ir.InsertionPoint]:

@@ -9,7 +9,9 @@ Per SBUF alloc of rank >= 2 (layout plans in `layout_physical`):
 1. tile = the attached `nkipy.layout` tile_size, else the common shape of the views
    linalg ops and copies use ("inconsistent tile sizes" when they differ); errors
    for rank mismatch, non-dividing tiles and partition tiles over the target's limit;
-   a non-unit middle tile demotes the buffer to SharedHbm (when nb_0 > 1);
+   a non-unit middle tile demotes the buffer to SharedHbm (when nb_0 > 1), and so
+   does a buffer without a tile that some view sees with more than `partitions`
+   rows (a reshape's staging buffer);
 2. a physical alloc (a partition-contiguous `reinterpret_cast` when t_last < 128
    and nb_0 > 1);
 3. subview chains become block subviews `[0, off_i / t_i..., 0][t0, sz_i / t_i..., t_last]`
@@ -45,14 +47,14 @@ Where this does better than the reference:
 
 from __future__ import annotations
 
-from nkipy_kg._mlir import ir
+from nkipy_kg._mlir import ir, memref
 from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.passes.common import collect, collect_named, is_inside_nkipy_region, pass_error
 from nkipy_kg.passes.layout_copies import (Physical, add_index, block_index, decompose_hbm_fill, fix_ranks,
-                                           is_hbm_fill, tile_whole_use)
+                                           is_hbm_fill, is_identity_op, tile_whole_use)
 from nkipy_kg.passes.layout_physical import PASS_NAME, demote, physical_alloc, plan_for
-from nkipy_kg.passes.layout_views import Index, collapse, is_collapsible, subview
-from nkipy_kg.passes.memref_helpers import defining_op, func_ops, is_declaration, space_of
+from nkipy_kg.passes.layout_views import Index, collapse, expand_leading_units, is_collapsible, subview
+from nkipy_kg.passes.memref_helpers import defining_op, func_ops, is_declaration, space_of, view_closure
 from nkipy_kg.passes.registry import python_pass
 from nkipy_kg.targets import DEFAULT_TARGET, get_target
 
@@ -73,6 +75,8 @@ def _legalize_func(func_op: ir.Operation, partitions: int) -> None:
     with func_op.location:  # a fallback: every created op also gets its own op's location
         for alloc in collect(func_op, _is_candidate):
             _legalize(alloc, partitions)
+        for alloc in collect(func_op, lambda op: _is_long_vector(op, partitions)):
+            _vector_as_row(alloc)
         for fill in collect(func_op, is_hbm_fill):
             decompose_hbm_fill(fill, partitions)
         for op in collect(func_op, _needs_rank_check):
@@ -95,6 +99,8 @@ def _needs_rank_check(op: ir.Operation) -> bool:
 def _legalize(alloc: ir.Operation, partitions: int) -> None:
     plan = plan_for(alloc, partitions)
     if plan is None:
+        if _overflows_partitions(alloc, partitions):
+            demote(alloc)
         return
     if plan == "demote":
         demote(alloc)
@@ -103,6 +109,71 @@ def _legalize(alloc: ir.Operation, partitions: int) -> None:
     base = phys.view if defining_op(phys.view).name == "memref.alloc" else defining_op(phys.view).operands[0]
     _redirect_uses(alloc.results[0], phys, base)
     alloc.erase()
+
+
+def _is_long_vector(op: ir.Operation, partitions: int) -> bool:
+    if op.name != "memref.alloc" or is_inside_nkipy_region(op):
+        return False
+    t = ir.MemRefType(op.results[0].type)
+    return space_of(op.results[0]) == MemSpace.Sbuf and t.rank == 1 and t.has_static_shape \
+        and t.shape[0] > partitions
+
+
+def _vector_as_row(alloc: ir.Operation) -> None:
+    """A 1-D SBUF vector `[N]` longer than the partitions (rmsnorm's weight, a broadcast
+    operand `x * w[N]`) becomes one row `[1, N]`: copies see the other side through an
+    `expand_shape`, generics index it `(0, d_k)` instead of `(d_k)`, fills and
+    deallocs take the row as is. Anything else is an error."""
+    t = ir.MemRefType(alloc.results[0].type)
+    row_t = ir.MemRefType.get([1, t.shape[0]], t.element_type, None, t.memory_space)
+    with alloc.location, ir.InsertionPoint(alloc):
+        row = memref.AllocOp(row_t, [], [])
+        if "alignment" in alloc.attributes:
+            row.operation.attributes["alignment"] = alloc.attributes["alignment"]
+    for use in list(alloc.results[0].uses):
+        op, n = use.owner.operation, use.operand_number
+        if op.name in IGNORED_USES:
+            op.erase()
+        elif op.name in ("memref.dealloc", "linalg.fill"):
+            op.operands[n] = row.result
+        elif op.name == "memref.copy":
+            with op.location, ir.InsertionPoint(op):
+                op.operands[1 - n] = _expand_to_row(op.operands[1 - n])
+            op.operands[n] = row.result
+        elif op.name == "linalg.generic" and n < len(ir.ArrayAttr(op.attributes["indexing_maps"])):
+            maps = [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
+            old = maps[n]
+            maps[n] = ir.AffineMap.get(old.n_dims, old.n_symbols, [ir.AffineConstantExpr.get(0), *old.results])
+            op.attributes["indexing_maps"] = ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in maps])
+            op.operands[n] = row.result
+        else:
+            raise pass_error(PASS_NAME, op, f"cannot legalize a use of a 1-D SBUF vector by {op.name}",
+                             "a vector longer than the partitions is kept as one [1, N] row")
+    alloc.erase()
+
+
+def _expand_to_row(value: ir.Value) -> ir.Value:
+    """`[N] -> [1, N]` by `memref.expand_shape` (any 1-D strided layout)."""
+    t = ir.MemRefType(value.type)
+    (stride,), offset = t.get_strides_and_offset()
+    dyn = ir.ShapedType.get_dynamic_stride_or_offset()
+    outer = dyn if stride == dyn else stride * t.shape[0]
+    if offset == 0 and stride == 1:
+        layout = None
+    else:
+        layout = ir.StridedLayoutAttr.get(offset, [outer, stride])
+    row_t = ir.MemRefType.get([1, t.shape[0]], t.element_type, layout, t.memory_space)
+    i64 = ir.IntegerType.get_signless(64)
+    attr = ir.ArrayAttr.get([ir.ArrayAttr.get([ir.IntegerAttr.get(i64, 0), ir.IntegerAttr.get(i64, 1)])])
+    return memref.ExpandShapeOp(row_t, value, attr, [], [1, t.shape[0]]).result
+
+
+def _overflows_partitions(alloc: ir.Operation, partitions: int) -> bool:
+    """Whether a buffer without a tile plan is seen with a partition dim over the limit
+    (e.g. canonicalize-reshape's `[2, 128, 2, 128]` staging buffer of a head shuffle,
+    read as `[256, 256]`): it cannot live in SBUF as is, so it is demoted to SharedHbm."""
+    return any(ir.MemRefType(v.type).rank >= 1 and ir.MemRefType(v.type).shape[0] > partitions
+               for v in view_closure(alloc.results[0]))
 
 
 def _redirect_uses(old: ir.Value, phys: Physical, base: ir.Value) -> None:
@@ -172,7 +243,7 @@ def _rewrite_subview(sv: ir.Operation, phys: Physical, parent: list[Index]) -> N
                                  "tile_op/layout matching how the buffer is read")
             blocks.append(add_index(parent[i], block_index(sv, off, tile)))
             counts.append(size // tile)
-        new = subview(phys.view, [0, *blocks, 0], [plan.tile[0], *counts, plan.tile[-1]])
+        new = subview(phys.view, [0, *blocks, 0], [plan.partition_tile, *counts, plan.tile[-1]])
     result = sv.results[0]
     for use in list(result.uses):
         user = use.owner.operation
@@ -181,9 +252,9 @@ def _rewrite_subview(sv: ir.Operation, phys: Physical, parent: list[Index]) -> N
         if user.name == "memref.subview":
             _rewrite_subview(user, phys, blocks)
             continue
-        if counts[0] != 1:
-            raise pass_error(PASS_NAME, user, f"an operand spans {counts[0]} partition blocks of "
-                             f"{plan.tile[0]}; it cannot be one [partition, free] tile")
+        if counts[plan.pdim] != 1:
+            raise pass_error(PASS_NAME, user, f"an operand spans {counts[plan.pdim]} partition blocks of "
+                             f"{plan.partition_tile}; it cannot be one [partition, free] tile")
         rank = len(plan.shape)
         if not is_collapsible(ir.MemRefType(new.type), range(2, rank + 2)):
             raise pass_error(PASS_NAME, user, f"an operand spans {counts[-1]} free blocks of the "
@@ -191,6 +262,16 @@ def _rewrite_subview(sv: ir.Operation, phys: Physical, parent: list[Index]) -> N
         with sv.location, ir.InsertionPoint(sv):
             view = collapse(new, [[0, 1], list(range(2, rank + 2))])
         reduced = ir.MemRefType(result.type)
+        if reduced.rank > 2 and not is_identity_op(user):
+            # A reduction / broadcasting generic indexes the slice with its own rank:
+            # it sees the 2-D tile with the slice's leading unit dims put back.
+            with sv.location, ir.InsertionPoint(sv):
+                expanded = expand_leading_units(view, reduced.shape)
+            if expanded is None:
+                raise pass_error(PASS_NAME, user, f"a {reduced.shape} operand of a non-elementwise op is not "
+                                 "a [partition, free] tile of the physical layout")
+            user.operands[use.operand_number] = expanded
+            continue
         if reduced.rank < rank and reduced.shape != ir.MemRefType(view.type).shape:
             raise pass_error(PASS_NAME, sv, f"a rank-reducing subview to {reduced.shape} is not a "
                              "[partition, free] tile of the physical layout")

@@ -1,0 +1,250 @@
+"""Compute rows of `linalg-to-nisa`: named/generic elementwise ops, reductions and
+the transposed-A matmul (see `linalg_to_nisa.py` for the table)."""
+
+from __future__ import annotations
+
+from nkipy_kg._mlir import ir
+from nkipy_kg.dialects.nkipy import MemSpace
+from nkipy_kg.passes.common import iterator_types
+from nkipy_kg.passes.nisa_lowering_common import (
+    ON_CHIP, alloc, emit, error, f32_constant, memref_of, release, scalar_operand, segments, shape, space,
+)
+
+# ALU op of each binary body op / named binary linalg op.
+BINARY = {
+    "arith.addf": "add", "arith.subf": "subtract", "arith.mulf": "multiply", "arith.divf": "divide",
+    "arith.maximumf": "max", "arith.minimumf": "min", "arith.maxnumf": "max", "arith.minnumf": "min",
+    "math.powf": "power", "arith.addi": "add", "arith.subi": "subtract", "arith.muli": "multiply",
+    "arith.maxsi": "max", "arith.minsi": "min",
+    "linalg.add": "add", "linalg.sub": "subtract", "linalg.mul": "multiply", "linalg.div": "divide",
+    "linalg.max": "max", "linalg.min": "min", "linalg.powf": "power",
+}
+COMMUTATIVE = {"add", "multiply", "max", "min"}
+# Activation function of each unary body op / named unary linalg op.
+ACTIVATION = {
+    "math.exp": "exp", "math.log": "log", "math.tanh": "tanh", "math.sqrt": "sqrt",
+    "math.rsqrt": "rsqrt", "math.absf": "abs", "math.erf": "erf", "math.sin": "sin",
+    "linalg.exp": "exp", "linalg.log": "log", "linalg.tanh": "tanh", "linalg.sqrt": "sqrt",
+    "linalg.rsqrt": "rsqrt", "linalg.abs": "abs", "linalg.erf": "erf", "linalg.square": "square",
+}
+CASTS = {"arith.truncf", "arith.extf", "linalg.copy"}
+# Reduction op of each combiner.
+REDUCE = {"arith.addf": "add", "arith.mulf": "multiply", "arith.maximumf": "max", "arith.maxnumf": "max",
+          "arith.minimumf": "min", "arith.minnumf": "min", "arith.addi": "add"}
+PARTITION_REDUCE = {"add", "max"}
+
+
+# --- operand kinds: ("tile", memref) full shape, ("pvec", [P,1] memref), ("scalar", f32 value)
+
+def unary(origin: ir.Operation, kind: str, src: tuple, dst: ir.Value) -> None:
+    """dst = kind(src) for a full tile src."""
+    if src[0] != "tile":
+        raise error(origin, f"unary '{kind}' of a broadcast operand is not supported")
+    x = src[1]
+    if kind == "reciprocal":
+        emit(origin, "reciprocal", [dst, x])
+    elif kind == "negate":
+        emit(origin, "tensor_scalar_arith", [dst, x, f32_constant(origin, -1.0)],
+             op0="multiply", operandSegmentSizes=segments(True, True, True, False))
+    elif kind == "copy":
+        emit(origin, "tensor_copy", [dst, x])
+    else:
+        emit(origin, "activation", [dst, x], op=kind, operandSegmentSizes=segments(True, True, False, False))
+
+
+def binary(origin: ir.Operation, alu: str, lhs: tuple, rhs: tuple, dst: ir.Value) -> None:
+    if lhs[0] == "tile" and rhs[0] == "tile":
+        if space(lhs[1]) == MemSpace.Psum and space(rhs[1]) == MemSpace.Psum:
+            raise error(origin, "both inputs in PSUM; a Vector instruction reads at most one")
+        emit(origin, "tensor_tensor_arith", [dst, lhs[1], rhs[1]], op=alu)
+        return
+    if lhs[0] == "tile":
+        tile, other, reverse = lhs[1], rhs, False
+    elif rhs[0] == "tile":
+        tile, other, reverse = rhs[1], lhs, alu not in COMMUTATIVE
+    else:
+        raise error(origin, f"'{alu}' of two broadcast operands is not supported")
+    operand = scalar_operand(origin, other[1]) if other[0] == "scalar" else other[1]
+    emit(origin, "tensor_scalar_arith", [dst, tile, operand], op0=alu, reverse0=reverse or None,
+         operandSegmentSizes=segments(True, True, True, False))
+
+
+def _map_results(m: ir.Attribute) -> list[str]:
+    text = str(ir.AffineMapAttr(m).value)
+    return [r.strip() for r in text.split("->")[1].strip().strip("()").split(",") if r.strip()]
+
+
+def _dims(m: ir.Attribute) -> list[str]:
+    text = str(ir.AffineMapAttr(m).value)
+    return [d.strip() for d in text.split("->")[0].strip().strip("()").split(",") if d.strip()]
+
+
+def _operand_kind(origin: ir.Operation, value: ir.Value, m: ir.Attribute) -> tuple:
+    dims, res = _dims(m), _map_results(m)
+    if res == dims:
+        return ("tile", value)
+    if res and res[0] == dims[0] and all(r == "0" for r in res[1:]) and shape(value)[1:] == [1] * (len(res) - 1):
+        if len(res) != 2:
+            raise error(origin, f"per-partition broadcast operand {value.type} must be a [P, 1] tile")
+        return ("pvec", value)
+    if len(res) == 2 and res == ["0", dims[1]] and shape(value)[0] == 1:
+        return ("row", value)
+    raise error(origin, f"operand indexing map {ir.AffineMapAttr(m).value} is not an identity, "
+                        "a per-partition [P, 1] broadcast or a [1, F] row broadcast (other broadcasts "
+                        "are not supported by linalg-to-nisa yet)")
+
+
+def broadcast_rows(origin: ir.Operation, row: ir.Value, full: list[int], temps: list[ir.Value]) -> ir.Value:
+    """A [1, F] row repeated on P partitions: ones[1, P]^T @ row[1, F] on the PE array
+    (K = 1), copied from PSUM to an SBUF tile (so it can pair with a PSUM operand)."""
+    p, f = full
+    et = ir.ShapedType(row.type).element_type
+    ones = alloc(origin, memref_of([1, p], et, MemSpace.Sbuf))
+    emit(origin, "memset", [ones], value=ir.FloatAttr.get(ir.F32Type.get(), 1.0))
+    acc = alloc(origin, memref_of([p, f], ir.F32Type.get(), MemSpace.Psum))
+    emit(origin, "matmul", [acc, ones, row], accumulate=False)
+    tile = alloc(origin, memref_of([p, f], ir.F32Type.get(), MemSpace.Sbuf))
+    emit(origin, "tensor_copy", [tile, acc])
+    release(origin, acc)
+    release(origin, ones)
+    temps.append(tile)
+    return tile
+
+
+def lower_named(op: ir.Operation) -> None:
+    name = op.name
+    ins = list(op.operands)[:-1]
+    dst = op.operands[len(op.operands) - 1]
+    tiles = [("tile", v) for v in ins]
+    for v in ins:
+        if shape(v) != shape(dst):
+            raise error(op, f"{name} with operand shape {shape(v)} != output {shape(dst)}")
+    if name in BINARY:
+        binary(op, BINARY[name], tiles[0], tiles[1], dst)
+    elif name in ACTIVATION:
+        unary(op, ACTIVATION[name], tiles[0], dst)
+    elif name == "linalg.reciprocal":
+        unary(op, "reciprocal", tiles[0], dst)
+    elif name == "linalg.negf":
+        unary(op, "negate", tiles[0], dst)
+    elif name == "linalg.copy":
+        unary(op, "copy", tiles[0], dst)
+    else:
+        raise error(op, f"no nisa lowering for {name}")
+    op.erase()
+
+
+def _body(op: ir.Operation) -> tuple[ir.Block, list[ir.Operation]]:
+    block = op.regions[0].blocks[0]
+    ops = [o.operation for o in block.operations]
+    return block, ops
+
+
+def lower_elementwise_generic(op: ir.Operation) -> None:
+    """A parallel generic: each body op becomes one instruction, into dst for the
+    last op and into SBUF temporaries for the others."""
+    block, body = _body(op)
+    maps = list(ir.ArrayAttr(op.attributes["indexing_maps"]))
+    n_in = len(op.operands) - 1
+    dst = op.operands[n_in]
+    if _map_results(maps[n_in]) != _dims(maps[n_in]):
+        raise error(op, "elementwise generic with a non-identity output map")
+    if space(dst) not in ON_CHIP:
+        raise error(op, "elementwise generic writing outside SBUF/PSUM")
+    env: dict = {}
+    for i in range(n_in):
+        env[block.arguments[i]] = _operand_kind(op, op.operands[i], maps[i])
+    env[block.arguments[n_in]] = ("tile", dst)
+    temps: list[ir.Value] = []
+    for arg, kind_ in list(env.items()):
+        if kind_[0] == "row":
+            if len(shape(dst)) != 2:
+                raise error(op, "row broadcast into a tile that is not 2-D")
+            env[arg] = ("tile", broadcast_rows(op, kind_[1], shape(dst), temps))
+    compute = body[:-1]
+    yielded = body[-1].operands[0]
+    if not compute:
+        src = env.get(yielded) or ("scalar", yielded)
+        if src[0] == "tile":
+            unary(op, "copy", src, dst)
+        else:
+            raise error(op, "generic yielding a broadcast or scalar value is not supported")
+    for k, b in enumerate(compute):
+        def kind(v: ir.Value) -> tuple:
+            return env.get(v) or ("scalar", v)
+        out = dst if k == len(compute) - 1 else None
+        if out is None:
+            out = alloc(op, memref_of(shape(dst), ir.F32Type.get(), MemSpace.Sbuf))
+            temps.append(out)
+        if b.name in BINARY:
+            binary(op, BINARY[b.name], kind(b.operands[0]), kind(b.operands[1]), out)
+        elif b.name in ACTIVATION:
+            unary(op, ACTIVATION[b.name], kind(b.operands[0]), out)
+        elif b.name == "arith.negf":
+            unary(op, "negate", kind(b.operands[0]), out)
+        elif b.name in CASTS:
+            unary(op, "copy", kind(b.operands[0]), out)
+        else:
+            raise error(op, f"no nisa instruction for '{b.name}' in a linalg.generic body")
+        env[b.results[0]] = ("tile", out)
+    if compute and compute[-1].results[0] != yielded:
+        raise error(op, "generic body does not yield its last value")
+    for t in temps:
+        release(op, t)
+    op.erase()
+
+
+def lower_reduction(op: ir.Operation) -> None:
+    """out = out <op> reduce(in): reduce into an SBUF temporary, then combine (the
+    combine is what accumulates across tiles of the reduced axis)."""
+    block, body = _body(op)
+    if len(op.operands) != 2 or len(body) != 2:
+        raise error(op, "only single-input reductions with a single combiner are supported")
+    comb = body[0]
+    args = list(block.arguments)
+    if comb.name not in REDUCE or {comb.operands[0], comb.operands[1]} != {args[0], args[1]}:
+        raise error(op, f"reduction combiner '{comb.name}' is not one of {sorted(REDUCE)}")
+    alu = REDUCE[comb.name]
+    src, dst = op.operands[0], op.operands[1]
+    maps = list(ir.ArrayAttr(op.attributes["indexing_maps"]))
+    if _map_results(maps[0]) != _dims(maps[0]):
+        raise error(op, "reduction input map is not the identity")
+    iters = iterator_types(op)
+    red = [i for i, t in enumerate(iters) if t == "reduction"]
+    rank = len(iters)
+    if space(src) not in ON_CHIP or space(dst) not in ON_CHIP:
+        raise error(op, "reduction operands must be on chip (SBUF/PSUM)")
+    tmp = alloc(op, memref_of(shape(dst), ir.F32Type.get(), MemSpace.Sbuf))
+    if red and red == list(range(rank - len(red), rank)) and red[0] > 0:
+        emit(op, "tensor_reduce_arith", [tmp, src], op=alu, num_r_dim=len(red))
+    elif red == [0]:
+        if alu not in PARTITION_REDUCE:
+            raise error(op, f"partition-axis reduction '{alu}' is not supported by cross_partition_reduce")
+        if space(src) != MemSpace.Sbuf:
+            raise error(op, "partition-axis reduction reads SBUF only")
+        emit(op, "cross_partition_reduce", [tmp, src], op=alu)
+    else:
+        release(op, tmp)
+        raise error(op, f"reduction over axes {red} of a rank-{rank} tile: only trailing free axes "
+                        "or the partition axis alone are supported")
+    emit(op, "tensor_tensor_arith", [dst, dst, tmp], op=alu)
+    release(op, tmp)
+    op.erase()
+
+
+TRANSPOSED_A = (["d2", "d0"], ["d2", "d1"], ["d0", "d1"])
+
+
+def lower_matmul(op: ir.Operation) -> ir.Operation:
+    """Transposed-A matmul `C[M,N] += A[K,M]^T B[K,N]` -> nisa.matmul (accumulate = true;
+    `linalg_to_nisa` clears it on the first K tile)."""
+    if "indexing_maps" not in op.attributes:
+        raise error(op, "matmul without transposed-A indexing maps; legalize-layout should have "
+                        "put A in the stationary [K, M] layout")
+    maps = tuple(_map_results(m) for m in ir.ArrayAttr(op.attributes["indexing_maps"]))
+    if maps != TRANSPOSED_A:
+        raise error(op, f"matmul indexing maps {maps} are not transposed-A (K, M) x (K, N) -> (M, N)")
+    a, b, c = op.operands[0], op.operands[1], op.operands[2]
+    new = emit(op, "matmul", [c, a, b], accumulate=True)
+    op.erase()
+    return new

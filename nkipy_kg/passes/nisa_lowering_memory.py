@@ -1,0 +1,110 @@
+"""Buffer and data-movement rows of `linalg-to-nisa`: alloc, dealloc, copy, fill,
+transpose, gather (see `linalg_to_nisa.py` for the table)."""
+
+from __future__ import annotations
+
+from nkipy_kg._mlir import ir
+from nkipy_kg.dialects.nkipy import MemSpace
+from nkipy_kg.passes.nisa_lowering_common import (
+    HBM, ON_CHIP, alloc, constant_value, elem, emit, error, memref_of, release, root, shape, space,
+)
+
+
+def lower_alloc(op: ir.Operation) -> None:
+    t = ir.MemRefType(op.results[0].type)
+    s = space(op.results[0])
+    if s is None or s == MemSpace.Constant:
+        raise error(op, f"buffer has no nisa memory space (got {t.memory_space}); "
+                        "annotate-memory-space/legalize-layout should have placed it")
+    if not t.has_static_shape or len(op.operands):
+        raise error(op, "nisa.alloc needs a static shape")
+    if "strided" in str(t) or "affine_map" in str(t):  # the type prints no layout iff identity
+        raise error(op, f"nisa.alloc needs an identity layout, got {t.layout}")
+    align = op.attributes["alignment"] if "alignment" in op.attributes else None
+    new = emit(op, "alloc", [], [t], alignment=align)
+    op.results[0].replace_all_uses_with(new.results[0])
+    op.erase()
+
+
+def lower_dealloc(op: ir.Operation) -> None:
+    value = op.operands[0]
+    if not isinstance(value, ir.OpResult) or value.owner.operation.name != "nisa.alloc":
+        raise error(op, "dealloc of a buffer that is not an allocation (a view or an argument)")
+    release(op, value)
+    op.erase()
+
+
+def copy(origin: ir.Operation, src: ir.Value, dst: ir.Value) -> None:
+    """dst = src between any two memories (PSUM <-> HBM through an SBUF tile)."""
+    ss, ds = space(src), space(dst)
+    if ss is None or ds is None:
+        raise error(origin, "copy operand without a memory space")
+    if ss in HBM and ds in HBM or (ss in HBM and ds == MemSpace.Sbuf) or (ss == MemSpace.Sbuf and ds in HBM):
+        emit(origin, "dma_copy", [dst, src])
+    elif ss in ON_CHIP and ds in ON_CHIP:
+        if shape(src) != shape(dst):
+            raise error(origin, f"on-chip copy between shapes {shape(src)} and {shape(dst)}")
+        emit(origin, "tensor_copy", [dst, src])
+    elif ss == MemSpace.Psum and ds in HBM:
+        hop = alloc(origin, memref_of(shape(src), elem(dst), MemSpace.Sbuf))
+        emit(origin, "tensor_copy", [hop, src])
+        emit(origin, "dma_copy", [dst, hop])
+        release(origin, hop)
+    elif ss in HBM and ds == MemSpace.Psum:
+        hop = alloc(origin, memref_of(shape(dst), elem(src), MemSpace.Sbuf))
+        emit(origin, "dma_copy", [hop, src])
+        emit(origin, "tensor_copy", [dst, hop])
+        release(origin, hop)
+    else:
+        raise error(origin, f"no nisa copy from {ss.name} to {ds.name}")
+
+
+def lower_copy(op: ir.Operation) -> None:
+    copy(op, op.operands[0], op.operands[1])
+    op.erase()
+
+
+def lower_fill(op: ir.Operation) -> None:
+    value, dst = op.operands[0], op.operands[1]
+    c = constant_value(value)
+    if c is None:
+        raise error(op, "linalg.fill of a non-constant value")
+    if space(dst) not in ON_CHIP:
+        raise error(op, f"linalg.fill of {space(dst).name if space(dst) else 'unplaced'} memory; "
+                        "nisa.memset writes SBUF/PSUM only")
+    et = elem(dst)
+    attr = (ir.FloatAttr.get(ir.F32Type.get(), c) if isinstance(et, ir.FloatType)
+            else ir.IntegerAttr.get(et, int(c)))
+    emit(op, "memset", [dst], value=attr)
+    op.erase()
+
+
+def lower_transpose(op: ir.Operation) -> None:
+    """HBM/SBUF source -> dma_transpose into SBUF; 2-D SBUF -> PE transpose into PSUM."""
+    src, dst = op.operands[0], op.operands[1]
+    perm = list(ir.DenseI64ArrayAttr(op.attributes["permutation"]))
+    ss, ds = space(src), space(dst)
+    if ds == MemSpace.Psum and ss == MemSpace.Sbuf and perm == [1, 0]:
+        emit(op, "transpose", [dst, src])
+    elif ds == MemSpace.Sbuf and (ss in HBM or ss == MemSpace.Sbuf):
+        emit(op, "dma_transpose", [dst, src], permutation=perm)
+    elif ds in HBM and ss in HBM | {MemSpace.Sbuf}:
+        hop = alloc(op, memref_of(shape(dst), elem(dst), MemSpace.Sbuf))
+        emit(op, "dma_transpose", [hop, src], permutation=perm)
+        emit(op, "dma_copy", [dst, hop])
+        release(op, hop)
+    else:
+        raise error(op, f"no nisa transpose from {ss} to {ds}")
+    op.erase()
+
+
+def lower_gather(op: ir.Operation) -> None:
+    src, idx, out = op.operands[0], op.operands[1], op.operands[2]
+    if len(op.results):
+        raise error(op, "nkipy.gather on tensors; bufferize before linalg-to-nisa")
+    if space(src) not in HBM or space(out) != MemSpace.Sbuf or space(idx) != MemSpace.Sbuf:
+        raise error(op, "nisa.dma_copy_indirect gathers from HBM into SBUF with an SBUF index tile")
+    if len(shape(idx)) != 2:
+        raise error(op, f"gather index must be an [N, 1] SBUF tile, got {idx.type}")
+    emit(op, "dma_copy_indirect", [out, src, idx])
+    op.erase()
