@@ -8,7 +8,8 @@
         return e / np.sum(e, axis=-1, keepdims=True)
 
 The cell defines the kernel (bound in the namespace as a traced function) and shows
-the explorer: every pass of the pipeline, before|after IR diffs, source linking.
+the explorer: every pass of the pipeline, before|after IR diffs, source linking,
+tile/memory/graph diagrams and, with `--run`, the Run tab (`%nkigen?` lists every flag).
 """
 
 from __future__ import annotations

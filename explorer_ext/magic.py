@@ -83,6 +83,19 @@ class NkigenMagics(Magics):
     @argument("--target", default="trn2", choices=["trn2", "trn1"], help="the NeuronCore target (default trn2)")
     @argument("--stop-after", default=None,
               help="stop after this pass (a pass name, name:N for its N-th run, a phase, or a 1-based index)")
+    @argument("--run", action="store_true",
+              help="also run the fully compiled kernel on the device (the simulator by default) with the "
+                   "--args arrays, or seeded random inputs from the shapes; fills the Run tab")
+    @argument("--compare-numpy", action="store_true",
+              help="check the run's outputs against the NumPy function (max abs/rel error per output, "
+                   "pass/fail at the per-dtype tolerance); implies --run")
+    @argument("--device", default=None, choices=["sim", "neuron"],
+              help="the device to run on: sim (SimulatedNeuronCore, modeled time) or neuron (real hardware, "
+                   "measured time; needs the Neuron toolchain); implies --run")
+    @argument("--seed", type=int, default=0, help="seed of the random inputs of --run (default 0)")
+    @argument("--compare", default=None, metavar="OTHER_FN",
+              help="explore OTHER_FN (e.g. another knob variant, in the cell or the notebook) with the same "
+                   "inputs and show stage N of both side by side, with both pass lists' op-count deltas")
     @line_cell_magic
     def nkigen(self, line: str, cell: str | None = None) -> None:
         """Trace the kernel this cell defines and explore it pass by pass.
@@ -96,12 +109,22 @@ class NkigenMagics(Magics):
         Shapes come from --inputs, from --args (arrays in the notebook), or from
         @trace(input_specs=...) in the cell.
 
+        --run runs the compiled kernel (Run tab: device, modeled/measured time,
+        engine utilisation, engine timeline, downloads of any stage's IR and the
+        Perfetto trace); --compare-numpy adds the NumPy check. --compare OTHER_FN
+        shows two knob variants of one kernel stage by stage.
+
         Examples::
 
             %%nkigen --inputs "x=256x256:f32, w=256:f32"
             def rmsnorm(x, w): ...
 
             %%nkigen attention --args q,k,v --stop-after prepare-arithmetic
+
+            %%nkigen --inputs "x=256x256:f32" --run --compare-numpy
+            def softmax(x): ...
+
+            %%nkigen softmax_a --compare softmax_b --inputs "x=256x256:f32" --run
         """
         if cell is None:
             display(NkigenMessage("%nkigen is a cell magic: start a cell with %%nkigen (see %nkigen? for options)"))
@@ -115,6 +138,7 @@ class NkigenMagics(Magics):
 
     def _run(self, line: str, cell: str) -> None:
         from nkipy_kg.explore import explore
+        from nkipy_kg.explore_compare import Comparison
 
         try:
             args = parse_argstring(self.nkigen, line)
@@ -122,20 +146,32 @@ class NkigenMagics(Magics):
             raise CellError(f"%%nkigen {line.strip()}: {err}") from None
         ns = self.shell.user_ns
         filename = self._exec_cell(cell)
-        name, kernel = _pick_kernel(_kernels_in_cell(ns, filename), args.kernel, ns)
+        kernels = _kernels_in_cell(ns, filename)
+        other = None
+        if args.compare is not None:      # the other variant first: it is not a candidate for the kernel
+            _, other = _pick_kernel(kernels, args.compare, ns)
+            kernels.pop(args.compare, None)
+            ns[args.compare] = other
+        name, kernel = _pick_kernel(kernels, args.kernel, ns)
         ns[name] = kernel
         arrays, specs = _kernel_inputs(kernel, args, ns)
         stop = args.stop_after
         stop = int(stop) if stop is not None and stop.isdigit() else stop
+        run = args.run or args.compare_numpy or args.device is not None
+        options = dict(specs=specs, target=args.target, stop_after=stop, run=run, device=args.device,
+                       compare_numpy=args.compare_numpy, seed=args.seed)
         try:
-            ex = explore(kernel, *arrays, specs=specs, target=args.target, stop_after=stop)
+            explorations = [explore(fn, *arrays, **options) for fn in ([kernel, other] if other else [kernel])]
         except NkipyError as err:
             raise CellError(_cellify(err.render(), filename)) from None
         except ValueError as err:  # an unknown --stop-after
             raise CellError(f"%%nkigen --stop-after: {err}") from None
-        if ex.source is not None and ex.source.file == filename:
-            ex.source = dataclasses.replace(ex.source, label="this cell")
-        _show(ex)
+        for ex in explorations:
+            if ex.source is not None and ex.source.file == filename:
+                ex.source = dataclasses.replace(ex.source, label="this cell")
+            if ex.run is not None and ex.run.error:
+                display(NkigenMessage(f"%%nkigen --run {ex.kernel}: {_cellify(ex.run.error, filename)}"))
+        _show(explorations[0] if other is None else Comparison(*explorations))
 
     def _exec_cell(self, cell: str) -> str:
         """Run the cell in the user namespace; returns its (linecache-registered) file name."""

@@ -1,4 +1,4 @@
-"""The live explorer: an anywidget fed by `Exploration.to_json()`.
+"""The live explorer: an anywidget fed by `Exploration.to_json()` (or a `Comparison`'s).
 
 All pass switching happens in the browser (`static/explorer.js`); the kernel is only
 told which stage is selected (`stage`), so it survives a reload of the view.
@@ -13,26 +13,38 @@ import anywidget
 import traitlets
 
 from nkipy_kg.explore import Exploration
-from nkipy_kg.explore_html import iframe_html
+from nkipy_kg.explore_compare import Comparison
+from nkipy_kg.explore_html import bundle_js, iframe_html
 
 STATIC = Path(__file__).parent / "static"
 
 
-def summary(ex: Exploration, kind: str) -> str:
-    """A stable one-line description (no addresses, no timings): nbval compares it."""
+def _one(ex: Exploration) -> str:
     changed = sum(s.status == "changed" for s in ex.stages)
     failed = f", failed={ex.error.pass_name!r}" if ex.error else ""
-    return (f"{kind}(kernel={ex.kernel!r}, target={ex.target!r}, stages={len(ex.ran)}/{len(ex.stages)}, "
-            f"changed={changed}{failed})")
+    run = f", {ex.run.label()}" if ex.run else ""
+    return (f"kernel={ex.kernel!r}, target={ex.target!r}, stages={len(ex.ran)}/{len(ex.stages)}, "
+            f"changed={changed}{failed}{run}")
+
+
+def summary(ex: Exploration | Comparison, kind: str) -> str:
+    """A stable one-line description (no addresses, no timings): nbval compares it."""
+    if isinstance(ex, Comparison):
+        return f"{kind}(compare: {_one(ex.a)} | {_one(ex.b)})"
+    return f"{kind}({_one(ex)})"
+
+
+def _title(ex: Exploration | Comparison) -> str:
+    return ex.title if isinstance(ex, Comparison) else f"nkigen · {ex.kernel}"
 
 
 class ExplorerWidget(anywidget.AnyWidget):
-    _esm = STATIC / "explorer.js"
+    _esm = bundle_js()          # explorer_run.js + explorer.js as one module
     _css = STATIC / "explorer.css"
     data = traitlets.Unicode("{}").tag(sync=True)
     stage = traitlets.Int(-1).tag(sync=True)
 
-    def __init__(self, exploration: Exploration, **kwargs: Any) -> None:
+    def __init__(self, exploration: Exploration | Comparison, **kwargs: Any) -> None:
         super().__init__(data=exploration.to_json(), **kwargs)
         self.exploration = exploration
 
@@ -44,11 +56,11 @@ class StaticExplorer:
     """The same explorer as a self-contained `<iframe srcdoc>`: what a saved notebook
     shows without a kernel. The live widget hides it while it is running."""
 
-    def __init__(self, exploration: Exploration) -> None:
+    def __init__(self, exploration: Exploration | Comparison) -> None:
         self.exploration = exploration
 
     def _repr_html_(self) -> str:
-        page = iframe_html(self.exploration.to_json(), title=f"nkigen · {self.exploration.kernel}")
+        page = iframe_html(self.exploration.to_json(), title=_title(self.exploration))
         return f'<div class="nkx-static" data-nkigen-static="1">{page}</div>'
 
     def __repr__(self) -> str:

@@ -10,6 +10,9 @@
         return np.exp(c)
 
     print(add_exp.to_mlir())
+    a = np.ones((256, 256), np.float32)
+    r = add_exp.run(a, a)         # or nkipy_kg.run(plain_numpy_fn, a, a): on the simulated NeuronCore
+    print(r.outputs, r.time_us, r.timing_kind)   # ..., modeled microseconds, "modeled"
 """
 
 from __future__ import annotations
@@ -24,12 +27,15 @@ from nkipy_kg.driver import Compilation, Snapshot, apply_complete_knob_pipeline,
 from nkipy_kg.frontend.control_flow import LoopIndex, fori_loop
 from nkipy_kg.frontend.traced_array import TracedArray
 from nkipy_kg.frontend.tracer import InputSpec, TracedFunction, trace
+from nkipy_kg import devices
+from nkipy_kg.devices import RunResult, run
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Compilation", "ControlFlowError", "Snapshot", "apply_complete_knob_pipeline", "compile", "DeviceError", "IRError", "InputSpec", "KnobError", "LoopIndex", "NkipyError",
-    "PassError", "ShapeError", "SimError", "TraceError", "TracedArray", "TracedFunction",
-    "UnsupportedError", "VerifyReport", "fori_loop", "knob", "trace", "verify_against_numpy",
+    "apply_complete_knob_pipeline", "Compilation", "compile", "ControlFlowError", "DeviceError", "devices",
+    "fori_loop", "InputSpec", "IRError", "knob", "KnobError", "LoopIndex", "NkipyError", "PassError", "run",
+    "RunResult", "ShapeError", "SimError", "Snapshot", "trace", "TracedArray", "TracedFunction", "TraceError",
+    "UnsupportedError", "verify_against_numpy", "VerifyReport",
 ]
 

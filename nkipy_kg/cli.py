@@ -20,7 +20,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from nkipy_kg._mlir import MLIRError, PassManager, ir, make_context
-from nkipy_kg.cli_pipeline import Element, PipelineError, Step, parse_pipeline, plan_steps, validate
+from nkipy_kg.cli_pipeline import (
+    Element, PipelineError, Step, compiler_pipeline, parse_pipeline, pipeline_listing, plan_steps, validate,
+)
 from nkipy_kg.errors import NkipyError
 from nkipy_kg.passes import REGISTRY
 
@@ -58,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     if args.list_passes:
         print(_pass_listing())
+        print("\nthe compiler pipeline (--nkipy-pipeline[=TARGET] [--stop-after=N], what nkipy_kg.compile runs):")
+        print(pipeline_listing())
         return 0
     try:
         elements = _pipeline(args, pass_flags)
@@ -110,12 +114,22 @@ def _parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[Element]]:
     parser.add_argument("--verify-diagnostics", action="store_true", help="check `// expected-error` annotations")
     parser.add_argument("--split-input-file", action="store_true", help="process `// -----` chunks separately")
     parser.add_argument("--list-passes", action="store_true", help="list registered passes and exit")
+    parser.add_argument("--nkipy-pipeline", nargs="?", const="trn2", default=None, metavar="TARGET",
+                        help="run nkipy-kg's compiler pipeline (nkipy_kg.pipeline.PIPELINE) for TARGET (trn2)")
+    parser.add_argument("--stop-after", default=None, metavar="STAGE",
+                        help="with --nkipy-pipeline: a pass name, 1-based index, name:N or group")
     return parser.parse_args(rest), pass_flags
 
 
 def _pipeline(args: argparse.Namespace, pass_flags: list[Element]) -> list[Element]:
     if args.pass_pipeline is not None and pass_flags:
         raise PipelineError("--pass-pipeline cannot be combined with individual pass flags")
+    if args.nkipy_pipeline is not None:
+        if args.pass_pipeline is not None or pass_flags:
+            raise PipelineError("--nkipy-pipeline cannot be combined with --pass-pipeline or pass flags")
+        return compiler_pipeline(args.nkipy_pipeline, args.stop_after)
+    if args.stop_after is not None:
+        raise PipelineError("--stop-after needs --nkipy-pipeline")
     return parse_pipeline(args.pass_pipeline) if args.pass_pipeline is not None else pass_flags
 
 

@@ -131,3 +131,26 @@ def validate(steps: Sequence[Step]) -> None:
         pm = PassManager()
         for step in steps:
             step.add_to(pm)
+
+
+def compiler_pipeline(target: str, stop_after: str | None = None) -> list[Element]:
+    """The stages `nkipy_kg.compile` runs (`nkipy_kg.pipeline.PIPELINE`), as CLI elements."""
+    from nkipy_kg.pipeline import PIPELINE, resolve_stop
+    from nkipy_kg.targets import TARGETS
+
+    if target not in TARGETS:
+        raise PipelineError(f"unknown target {target!r}; known targets: {', '.join(TARGETS)}")
+    try:
+        stop = resolve_stop(int(stop_after) if stop_after is not None and stop_after.isdigit() else stop_after)
+    except ValueError as exc:
+        raise PipelineError(f"--stop-after: {exc}") from None
+    return [Element(s.name, s.options_for(target)) for s in PIPELINE[:stop]]
+
+
+def pipeline_listing(target: str = "trn2") -> str:
+    """One line per compiler stage: index, phase, pipeline element."""
+    from nkipy_kg.pipeline import PIPELINE
+
+    rows = [f"  {i:>2} {s.phase:<12} {Element(s.name, s.options_for(target)).text()}"
+            for i, s in enumerate(PIPELINE, start=1)]
+    return "\n".join(rows)

@@ -4,6 +4,10 @@
     for snap in comp.snapshots:
         print(snap.index, snap.name, snap.changed, snap.seconds)
 
+The full pipeline ends in NISA IR (stage 26, `linalg-to-nisa`): `comp.nisa_ir` is
+what a device runs, `comp.memref_ir` the memref IR after stage 25 (what the CPU JIT
+runs). Either is None when compilation stopped before it.
+
 Snapshots are taken in Python (`str(module)`) between passes, never by scraping
 MLIR's stderr printing. Invalid IR never reaches a C++ pass: the module is verified
 after every pass.
@@ -22,7 +26,7 @@ from typing import Any
 from nkipy_kg import passes as _passes
 from nkipy_kg._mlir import MLIRError, PassManager, ir, make_context
 from nkipy_kg.errors import IRError, NkipyError, PassError, source_loc_from_mlir
-from nkipy_kg.pipeline import PIPELINE, Stage, resolve_stop
+from nkipy_kg.pipeline import MEMREF_STAGE, NISA_STAGE, PIPELINE, Stage, resolve_stop
 from nkipy_kg.targets import get_target
 
 
@@ -56,7 +60,23 @@ class Compilation:
 
     @property
     def final_ir(self) -> str:
+        """The IR after the last stage that ran (NISA IR when the whole pipeline ran)."""
         return self.snapshots[-1].ir
+
+    @property
+    def memref_ir(self) -> str | None:
+        """The IR after the last memref-level stage (25), or None if compilation stopped earlier."""
+        return self.snapshots[MEMREF_STAGE].ir if len(self.snapshots) > MEMREF_STAGE else None
+
+    @property
+    def nisa_ir(self) -> str | None:
+        """The final NISA IR (after `linalg-to-nisa`), or None if compilation stopped earlier."""
+        return self.snapshots[NISA_STAGE].ir if len(self.snapshots) > NISA_STAGE else None
+
+    @property
+    def nisa_ir_with_locations(self) -> str | None:
+        """`nisa_ir` with source locations (what the simulator runs, so its errors are located)."""
+        return self.snapshots[NISA_STAGE].ir_with_locations if len(self.snapshots) > NISA_STAGE else None
 
     @property
     def ok(self) -> bool:

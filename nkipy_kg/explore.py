@@ -4,6 +4,7 @@
     ex.stages[3].status, ex.stages[3].op_deltas     # "changed", {"linalg.mul": +1, ...}
     ex.diffs[3]                                     # difflib opcodes: stage 2 -> stage 3
     ex.save_html("softmax.html")                    # one self-contained file, no network
+    ex = explore(kernel, x, w, run=True)            # + the Run tab: ex.run.time_us, .utilisation, .outputs
 
 The explorer (static HTML or the `%%nkigen` widget) only reads `Exploration.to_json()`;
 it never sees MLIR objects. Every stage of `PIPELINE` is listed: stages that ran,
@@ -25,6 +26,7 @@ from nkipy_kg import passes as _passes
 from nkipy_kg.driver import Compilation, compile as compile_
 from nkipy_kg.errors import NkipyError
 from nkipy_kg.explore_locations import source_lines_for
+from nkipy_kg.explore_run import RunView
 from nkipy_kg.frontend.tracer import TracedFunction, trace
 from nkipy_kg.pipeline import PIPELINE, resolve_stop
 
@@ -101,6 +103,8 @@ class Exploration:
     # Tile/memory/graph data per stage whose IR differs from the stage before (see
     # explore_diagrams.py); an unchanged stage shows the diagrams of the last one listed.
     diagrams: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # The Run tab: one device run of the fully compiled kernel (explore(..., run=True)).
+    run: RunView | None = None
 
     @property
     def ran(self) -> list[StageView]:
@@ -132,6 +136,7 @@ class Exploration:
             "diffs": {str(k): asdict(d) for k, d in sorted(self.diffs.items())},
             "error": asdict(self.error) if self.error else None,
             "diagrams": {str(k): d for k, d in sorted(self.diagrams.items())},
+            "run": self.run.to_dict() if self.run else None,
         }
 
     def to_json(self) -> str:
@@ -154,8 +159,9 @@ class Exploration:
     def __repr__(self) -> str:
         changed = sum(s.status == "changed" for s in self.stages)
         failed = f", failed={self.error.pass_name!r}" if self.error else ""
+        run = f", {self.run.label()}" if self.run else ""
         return (f"Exploration(kernel={self.kernel!r}, target={self.target!r}, stages={len(self.ran)}/"
-                f"{len(self.stages)}, changed={changed}{failed})")
+                f"{len(self.stages)}, changed={changed}{failed}{run})")
 
 
 def ir_lines_of(data: dict[str, Any], index: int) -> list[str]:
@@ -265,7 +271,8 @@ def exploration_of(comp: Compilation, source: KernelSource | None, diagrams: boo
 
 def explore(fn_or_module: Any, *arrays: Any, target: str = "trn2", stop_after: str | int | None = None,
             specs: Sequence[Any] | None = None, kernel_name: str | None = None,
-            pass_options: dict[str, str] | None = None, diagrams: bool = True) -> Exploration:
+            pass_options: dict[str, str] | None = None, diagrams: bool = True, run: bool = False,
+            device: Any = None, compare_numpy: bool = True, seed: int = 0) -> Exploration:
     """Trace `fn_or_module` (a function, a traced function, MLIR text or a module) and
     run the pipeline through `stop_after`, keeping every stage for the explorer.
 
@@ -273,9 +280,17 @@ def explore(fn_or_module: Any, *arrays: Any, target: str = "trn2", stop_after: s
     Trace errors (the kernel cannot become IR at all) raise as usual.
     `pass_options` is passed to `compile` (e.g. {"insert-spill-reload": "sbuf-capacity=6144"});
     `diagrams=False` skips the tile/memory/graph data.
+
+    `run=True` also runs the fully compiled kernel on `device` (None: the simulator) with
+    `arrays`, or seeded random inputs (`seed`) when only specs are known, and fills
+    `Exploration.run` (time, utilisation, timeline and, with `compare_numpy`, the check
+    against the NumPy function). An unavailable device raises its DeviceError.
     """
+    from nkipy_kg.explore_device import device_for, random_inputs, run_for_exploration
+
     runnable = _runnable(resolve_stop(stop_after))
-    source = None
+    dev = device_for(device, target) if run else None
+    source, traced = None, None
     module: Any = fn_or_module
     if callable(fn_or_module) and not isinstance(fn_or_module, str):
         traced = fn_or_module if isinstance(fn_or_module, TracedFunction) else trace(fn_or_module)
@@ -287,4 +302,12 @@ def explore(fn_or_module: Any, *arrays: Any, target: str = "trn2", stop_after: s
             raise err.with_traceback(None) from None
     comp = compile_(module, target=target, stop_after=runnable, raise_on_error=False, kernel_name=kernel_name,
                      pass_options=pass_options)
-    return exploration_of(comp, source, diagrams)
+    ex = exploration_of(comp, source, diagrams)
+    if not run:
+        return ex
+    if not arrays and traced is None:
+        raise TypeError("explore(..., run=True) on MLIR input needs the input arrays")
+    inputs = list(arrays) if arrays else random_inputs(traced.specs_for((), specs), seed)
+    ex.run = run_for_exploration(comp, traced.fn if traced else None, inputs, dev, compare_numpy,
+                                 source.file if source else None, pass_options)
+    return ex

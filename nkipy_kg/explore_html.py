@@ -2,6 +2,7 @@
 data embedded as `</script>`-safe JSON, nothing fetched from the network.
 
 The JS/CSS are the same files the `%%nkigen` widget ships (`explorer_ext/static/`).
+The iframe sandbox allows scripts and downloads (the Run tab's Blob downloads) only.
 """
 
 from __future__ import annotations
@@ -16,13 +17,18 @@ def static_text(name: str) -> str:
     return (resources.files("explorer_ext") / "static" / name).read_text(encoding="utf-8")
 
 
+def bundle_js() -> str:
+    """The explorer as one ES module: the Run tab's helpers, then the app (one scope)."""
+    return static_text("explorer_run.js") + "\n" + static_text("explorer.js")
+
+
 def script_safe_json(json_text: str) -> str:
     """JSON that cannot end its `<script>` element early (`</script>`, `<!--`)."""
     return "".join(_JSON_ESCAPES.get(ch, ch) for ch in json_text)
 
 
 def render_html(json_text: str, title: str = "nkigen") -> str:
-    js = static_text("explorer.js").replace("export function mount", "function mount")
+    js = bundle_js().replace("export function mount", "function mount")
     # The widget's default export is unused here; keep it as a plain object.
     js = js.replace("export default {", "const widget = {")
     return f"""<!DOCTYPE html>
@@ -57,4 +63,4 @@ def iframe_html(json_text: str, title: str = "nkigen", height: int = 660) -> str
     page = html.escape(render_html(json_text, title), quote=True)
     return (f'<iframe srcdoc="{page}" title="{html.escape(title)}" '
             f'style="width:100%;height:{height}px;border:1px solid #d1d9e0;border-radius:8px" '
-            f'sandbox="allow-scripts"></iframe>')
+            f'sandbox="allow-scripts allow-downloads"></iframe>')

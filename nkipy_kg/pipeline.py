@@ -2,7 +2,8 @@
 all read this one list; nothing else spells out pass order.
 
 Numbering is 1-based over `PIPELINE` (stage 0 is the traced input). Options may
-mention `{target}`, filled in by the driver.
+mention `{target}`, filled in by the driver. Stages 1-25 are the reference's memref
+pipeline; stage 26 (`linalg-to-nisa`, phase "backend") lowers it to NISA.
 """
 
 from __future__ import annotations
@@ -49,7 +50,12 @@ PIPELINE: tuple[Stage, ...] = (
     Stage("insert-memref-dealloc", "scheduling"),
     Stage("cse", "scheduling"),
     Stage("canonicalize", "scheduling"),
+    Stage("linalg-to-nisa", "backend", options="target={target}"),
 )
+
+# The last memref-level stage (the IR the CPU JIT runs) and the NISA stage after it.
+MEMREF_STAGE: int = max(i for i, s in enumerate(PIPELINE, start=1) if s.phase != "backend")
+NISA_STAGE: int = len(PIPELINE)
 
 PHASES: tuple[str, ...] = ("preparation", "tiling", "fusion", "layout", "scheduling", "backend")
 

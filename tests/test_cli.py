@@ -259,3 +259,48 @@ def test_plan_keeps_upstream_groups_and_hoists_python_passes() -> None:
     ]
     split = plan_steps(parse_pipeline("func.func(cse, canonicalize)"), split_all=True)
     assert [s.text for s in split] == ["func.func(cse)", "func.func(canonicalize)"]
+
+
+def _softmax(x):
+    import numpy as np
+
+    e = np.exp(x - np.max(x, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+@pytest.mark.parametrize("stop", [None, "25", "legalize-layout"])
+def test_nkipy_pipeline_reproduces_compile(tmp_path: Path, stop: str | None) -> None:
+    """`--nkipy-pipeline` runs the same stage list as `nkipy_kg.compile`, to the same IR."""
+    import numpy as np
+
+    import nkipy_kg
+
+    x = np.zeros((256, 256), np.float32)
+    comp = nkipy_kg.trace(_softmax).compile(x, target="trn1", stop_after=int(stop) if stop == "25" else stop)
+    source = tmp_path / "in.mlir"
+    source.write_text(comp.snapshots[0].ir_with_locations)
+    res = run(str(source), "--nkipy-pipeline=trn1", *([f"--stop-after={stop}"] if stop else []))
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == comp.final_ir.strip()
+    assert ("nisa.target" in res.stdout) == (stop is None)
+
+
+def test_list_passes_shows_the_compiler_pipeline() -> None:
+    from nkipy_kg.pipeline import PIPELINE
+
+    lines = run("--list-passes").stdout.splitlines()
+    at = lines.index(next(line for line in lines if line.startswith("the compiler pipeline")))
+    stages = [line.split() for line in lines[at + 1:] if line.strip()]
+    assert [int(s[0]) for s in stages] == list(range(1, len(PIPELINE) + 1))
+    assert stages[-1] == ["26", "backend", "linalg-to-nisa{target=trn2}"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--stop-after=3",), "--stop-after needs --nkipy-pipeline"),
+    (("--nkipy-pipeline=trn9",), "unknown target 'trn9'"),
+    (("--nkipy-pipeline", "--stop-after=no-such-pass"), "--stop-after: unknown stop_after 'no-such-pass'"),
+    (("--nkipy-pipeline", "--canonicalize"), "cannot be combined"),
+])
+def test_nkipy_pipeline_usage_errors_exit_2(annotated: Path, args: tuple[str, ...], message: str) -> None:
+    res = run(str(annotated), *args)
+    assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr

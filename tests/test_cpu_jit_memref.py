@@ -19,7 +19,7 @@ from nkipy_kg.cpu.jit import compile_cpu
 from nkipy_kg.cpu.lowering import pipeline_steps
 from nkipy_kg.errors import IRError
 from nkipy_kg.kernels import CATALOGUE
-from nkipy_kg.pipeline import resolve_stop
+from nkipy_kg.pipeline import MEMREF_STAGE, resolve_stop
 from nkipy_kg.tolerance import for_dtype
 
 RNG = np.random.default_rng(0)
@@ -250,7 +250,7 @@ PIPELINE_GAPS = {
 def compiled(kernel: str) -> driver.Compilation:
     case = CATALOGUE[kernel]
     specs = [(shape, "f32") for shape in case.shapes]
-    return driver.compile(trace(case.fn), specs=specs, raise_on_error=False)
+    return driver.compile(trace(case.fn), specs=specs, raise_on_error=False, stop_after=MEMREF_STAGE)
 
 
 def check_kernel(kernel: str, text: str) -> None:
@@ -276,4 +276,4 @@ def test_every_stage_equals_numpy(kernel: str) -> None:
             except AssertionError as err:
                 raise AssertionError(f"after stage {snap.index} {snap.name}: {err}") from None
     assert comp.error is None, f"the pipeline stops: {str(comp.error).splitlines()[0]}"
-    assert "memref.dealloc" in comp.final_ir  # the last IR runs with the deallocs our pass placed
+    assert "memref.dealloc" in comp.memref_ir  # the last IR runs with the deallocs our pass placed

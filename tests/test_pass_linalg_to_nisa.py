@@ -8,9 +8,11 @@ import re
 import numpy as np
 import pytest
 
+from nkipy_kg import dtypes
 from nkipy_kg.errors import PassError
 from nkipy_kg.passes import run_passes
 from nkipy_kg.sim.api import simulate
+from nkipy_kg.tolerance import for_dtype
 
 
 def lower(text: str, target: str = "trn2") -> str:
@@ -207,3 +209,126 @@ func.func @k() {
 def test_unknown_target_is_rejected() -> None:
     with pytest.raises(Exception, match="unknown target"):
         lower(TRANSPOSE, target="trn9")
+
+
+HEADS_AND_VECTORS = """
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#col3 = affine_map<(d0, d1, d2) -> (d0, d1, 0)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#f = affine_map<(d0, d1) -> (d1)>
+func.func @k(%x: memref<2x128x64xf32, 4 : i32>, %w: memref<64xf32, 4 : i32>) -> memref<2x128x64xf32, 4 : i32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %ninf = arith.constant 0xFF800000 : f32
+  %out = memref.alloc() : memref<2x128x64xf32, 4 : i32>
+  %tw = memref.alloc() : memref<64xf32, 3 : i32>
+  memref.copy %w, %tw : memref<64xf32, 4 : i32> to memref<64xf32, 3 : i32>
+  scf.for %h = %c0 to %c2 step %c1 {
+    %sx = memref.subview %x[%h, 0, 0] [1, 128, 64] [1, 1, 1] : memref<2x128x64xf32, 4 : i32> to memref<1x128x64xf32, strided<[8192, 64, 1], offset: ?>, 4 : i32>
+    %so = memref.subview %out[%h, 0, 0] [1, 128, 64] [1, 1, 1] : memref<2x128x64xf32, 4 : i32> to memref<1x128x64xf32, strided<[8192, 64, 1], offset: ?>, 4 : i32>
+    %t = memref.alloc() : memref<1x128x64xf32, 3 : i32>
+    memref.copy %sx, %t : memref<1x128x64xf32, strided<[8192, 64, 1], offset: ?>, 4 : i32> to memref<1x128x64xf32, 3 : i32>
+    %m = memref.alloc() : memref<1x128x1xf32, 3 : i32>
+    linalg.fill ins(%ninf : f32) outs(%m : memref<1x128x1xf32, 3 : i32>)
+    linalg.generic {indexing_maps = [#id3, #col3], iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%t : memref<1x128x64xf32, 3 : i32>) outs(%m : memref<1x128x1xf32, 3 : i32>) {
+    ^bb0(%in: f32, %o: f32):
+      %0 = arith.maximumf %in, %o : f32
+      linalg.yield %0 : f32
+    }
+    %d = memref.alloc() : memref<1x128x64xf32, 3 : i32>
+    linalg.generic {indexing_maps = [#id3, #col3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+        ins(%t, %m : memref<1x128x64xf32, 3 : i32>, memref<1x128x1xf32, 3 : i32>) outs(%d : memref<1x128x64xf32, 3 : i32>) {
+    ^bb0(%in: f32, %s: f32, %o: f32):
+      %0 = arith.subf %in, %s : f32
+      linalg.yield %0 : f32
+    }
+    %d2 = memref.collapse_shape %d [[0, 1], [2]] : memref<1x128x64xf32, 3 : i32> into memref<128x64xf32, 3 : i32>
+    %r = memref.alloc() : memref<1x128x64xf32, 3 : i32>
+    %r2 = memref.collapse_shape %r [[0, 1], [2]] : memref<1x128x64xf32, 3 : i32> into memref<128x64xf32, 3 : i32>
+    linalg.generic {indexing_maps = [#id, #f, #id], iterator_types = ["parallel", "parallel"]}
+        ins(%d2, %tw : memref<128x64xf32, 3 : i32>, memref<64xf32, 3 : i32>) outs(%r2 : memref<128x64xf32, 3 : i32>) {
+    ^bb0(%in: f32, %s: f32, %o: f32):
+      %0 = arith.mulf %in, %s : f32
+      linalg.yield %0 : f32
+    }
+    memref.copy %r, %so : memref<1x128x64xf32, 3 : i32> to memref<1x128x64xf32, strided<[8192, 64, 1], offset: ?>, 4 : i32>
+    memref.dealloc %t : memref<1x128x64xf32, 3 : i32>
+    memref.dealloc %m : memref<1x128x1xf32, 3 : i32>
+    memref.dealloc %d : memref<1x128x64xf32, 3 : i32>
+    memref.dealloc %r : memref<1x128x64xf32, 3 : i32>
+  }
+  memref.dealloc %tw : memref<64xf32, 3 : i32>
+  return %out : memref<2x128x64xf32, 4 : i32>
+}
+"""
+
+
+@pytest.mark.parametrize("bf16", [False, True], ids=["f32", "bf16"])
+def test_unit_dims_and_vector_operands_run(bf16: bool) -> None:
+    """[1, P, F] per-head tiles lose their unit dim; a 1-D [F] weight (F partitions x 1)
+    is transposed (in its own dtype) to a row and broadcast on the PE array."""
+    text = HEADS_AND_VECTORS.replace("0xFF800000 : f32", "0xFF80 : bf16").replace("f32", "bf16") \
+        if bf16 else HEADS_AND_VECTORS
+    out = lower(text)
+    assert '"nisa.transpose"' in out and out.count('"nisa.matmul"') == 1
+    x, w = rand(2, 128, 64), rand(64, seed=1)
+    if bf16:
+        x, w = x.astype(dtypes.bfloat16), w.astype(dtypes.bfloat16)
+    got = simulate(out, x, w, target="trn2").outputs[0].astype(np.float32)
+    x, w = x.astype(np.float32), w.astype(np.float32)
+    rtol, atol = for_dtype(dtypes.bfloat16 if bf16 else np.dtype(np.float32))
+    np.testing.assert_allclose(got, (x - x.max(axis=-1, keepdims=True)) * w, rtol=rtol, atol=atol)
+
+
+RELOAD = """
+#a = affine_map<(d0, d1, d2) -> (d2, d0)>
+#b = affine_map<(d0, d1, d2) -> (d2, d1)>
+#c = affine_map<(d0, d1, d2) -> (d0, d1)>
+func.func @k(%aT: memref<128x2x128xf32, 4 : i32>, %b: memref<128x2x256xf32, 4 : i32>) -> memref<128x2x128xf32, 4 : i32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c128 = arith.constant 128 : index
+  %out = memref.alloc() : memref<128x2x128xf32, 4 : i32>
+  %ta = memref.alloc() : memref<128x2x128xf32, 3 : i32>
+  memref.copy %aT, %ta : memref<128x2x128xf32, 4 : i32> to memref<128x2x128xf32, 3 : i32>
+  %tb = memref.alloc() : memref<128x2x256xf32, 3 : i32>
+  memref.copy %b, %tb : memref<128x2x256xf32, 4 : i32> to memref<128x2x256xf32, 3 : i32>
+  %s = memref.alloc() : memref<128x2x128xf32, 3 : i32>
+  scf.for %j = %c0 to %c2 step %c1 {
+    %sj = memref.subview %s[0, %j, 0] [128, 1, 128] [1, 1, 1] : memref<128x2x128xf32, 3 : i32> to memref<128x128xf32, strided<[256, 1], offset: ?>, 3 : i32>
+    %acc = memref.alloc() : memref<128x128xf32, 2 : i32>
+    memref.copy %sj, %acc : memref<128x128xf32, strided<[256, 1], offset: ?>, 3 : i32> to memref<128x128xf32, 2 : i32>
+    %n = arith.muli %j, %c128 : index
+    scf.for %k = %c0 to %c2 step %c1 {
+      %sa = memref.subview %ta[0, %k, 0] [128, 1, 128] [1, 1, 1] : memref<128x2x128xf32, 3 : i32> to memref<128x128xf32, strided<[256, 1], offset: ?>, 3 : i32>
+      %sb = memref.subview %tb[0, %k, %n] [128, 1, 128] [1, 1, 1] : memref<128x2x256xf32, 3 : i32> to memref<128x128xf32, strided<[512, 1], offset: ?>, 3 : i32>
+      linalg.matmul indexing_maps = [#a, #b, #c]
+          ins(%sa, %sb : memref<128x128xf32, strided<[256, 1], offset: ?>, 3 : i32>, memref<128x128xf32, strided<[512, 1], offset: ?>, 3 : i32>)
+          outs(%acc : memref<128x128xf32, 2 : i32>)
+    }
+    memref.copy %acc, %sj : memref<128x128xf32, 2 : i32> to memref<128x128xf32, strided<[256, 1], offset: ?>, 3 : i32>
+    memref.dealloc %acc : memref<128x128xf32, 2 : i32>
+  }
+  memref.copy %s, %out : memref<128x2x128xf32, 3 : i32> to memref<128x2x128xf32, 4 : i32>
+  memref.dealloc %s : memref<128x2x128xf32, 3 : i32>
+  memref.dealloc %ta : memref<128x2x128xf32, 3 : i32>
+  memref.dealloc %tb : memref<128x2x256xf32, 3 : i32>
+  return %out : memref<128x2x128xf32, 4 : i32>
+}
+"""
+
+
+def test_reload_of_unwritten_accumulator_starts_from_zero() -> None:
+    """The reload reads SBUF nobody wrote: it is dropped and the first K tile overwrites
+    (the simulator would raise on an uninitialised read otherwise)."""
+    out = lower(RELOAD)
+    assert re.findall(r'"nisa.matmul".*\{accumulate = (\w+)\}', out) == ["false", "true"]
+    aT, b = rand(128, 2, 128), rand(128, 2, 256, seed=1)
+    got = simulate(out, aT, b, target="trn2").outputs[0]
+    b_full = b
+    want = np.stack([sum(aT[:, k, :].T @ b_full[:, k, j * 128:(j + 1) * 128] for k in range(2))
+                     for j in range(2)], axis=1)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)

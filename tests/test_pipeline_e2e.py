@@ -18,7 +18,7 @@ from nkipy_kg.driver import compile as nk_compile
 from nkipy_kg.errors import PassError
 from nkipy_kg.kernels import CATALOGUE
 from nkipy_kg.passes import REGISTRY
-from nkipy_kg.pipeline import PIPELINE
+from nkipy_kg.pipeline import MEMREF_STAGE, PIPELINE
 
 KERNELS = sorted(CATALOGUE)
 # Known gaps of the pipeline, as strict xfails (they turn red once fixed).
@@ -50,8 +50,8 @@ def test_every_pipeline_stage_is_a_registered_pass():
     pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=GAPS[k])) if k in GAPS else k for k in KERNELS
 ])
 def test_full_pipeline(name: str, knobs: bool):
-    comp = nk_compile(_module(name, knobs), target="trn2", kernel_name=name)
-    assert [s.name for s in comp.snapshots[1:]] == [s.name for s in PIPELINE]
+    comp = nk_compile(_module(name, knobs), target="trn2", kernel_name=name, stop_after=MEMREF_STAGE)
+    assert [s.name for s in comp.snapshots[1:]] == [s.name for s in PIPELINE[:MEMREF_STAGE]]
     tiled = comp.snapshot("apply-and-strip-transforms").ir
     assert "transform." not in tiled and "scf.for" in tiled
     annotated = comp.snapshot("annotate-memory-space").ir
@@ -60,11 +60,11 @@ def test_full_pipeline(name: str, knobs: bool):
     legal = comp.snapshot("legalize-layout").ir
     for shape in re.findall(r"memref<(\d+)x[^\n>]*, 3 : i32>", legal):
         assert int(shape) <= 128, f"SBUF partition dim {shape} > 128"
-    assert "nkipy.layout" not in comp.final_ir and "nkipy.tile_op" not in comp.final_ir
+    assert "nkipy.layout" not in comp.memref_ir and "nkipy.tile_op" not in comp.memref_ir
     case = CATALOGUE[name]
     inputs = case.inputs()
     expected = case.fn(*inputs)
-    (actual,) = compile_cpu(comp.final_ir, name, opt_level=0)(*inputs)
+    (actual,) = compile_cpu(comp.memref_ir, name, opt_level=0)(*inputs)
     np.testing.assert_allclose(actual, expected, rtol=2e-5, atol=2e-5 * max(1, np.abs(expected).max()))
 
 
@@ -86,17 +86,17 @@ def test_spill_reload_only_under_pressure():
     rng = np.random.default_rng(0)
     x, y = (rng.standard_normal((256, 256)).astype(np.float32) for _ in range(2))
     module = trace(long_lived).to_mlir(x, y)
-    roomy = nk_compile(module)
+    roomy = nk_compile(module, stop_after=MEMREF_STAGE)
     assert _hbm_slots(roomy.snapshot("insert-spill-reload").ir) == 0
     # Each 256x256 f32 SBUF buffer takes 2048 B per partition; a, b, c live together
     # need 6144 B, so at 6144 B `b` must go to HBM while c and d are computed.
-    tight = nk_compile(module, pass_options={"insert-spill-reload": "sbuf-capacity=6144"})
+    tight = nk_compile(module, pass_options={"insert-spill-reload": "sbuf-capacity=6144"}, stop_after=MEMREF_STAGE)
     spilled = tight.snapshot("insert-spill-reload").ir
     assert _hbm_slots(spilled) == 1
-    (actual,) = compile_cpu(tight.final_ir, "long_lived")(x, y)
+    (actual,) = compile_cpu(tight.memref_ir, "long_lived")(x, y)
     np.testing.assert_allclose(actual, long_lived(x, y), rtol=1e-5, atol=1e-4)
     with pytest.raises(PassError, match="capacity"):
-        nk_compile(module, pass_options={"insert-spill-reload": "sbuf-capacity=4096"})
+        nk_compile(module, pass_options={"insert-spill-reload": "sbuf-capacity=4096"}, stop_after=MEMREF_STAGE)
 
 
 @pytest.mark.parametrize("name", ["softmax", "rmsnorm", "silu_ffn", "attention", "transformer_layer"])

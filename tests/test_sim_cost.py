@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from nkipy_kg.dialects import nisa
-from nkipy_kg.sim import examples, load_nisa, simulate
+from nkipy_kg.sim import cost_calibration, examples, load_nisa, simulate
 from nkipy_kg.sim.cost_formulas import FORMULAS
+from nkipy_kg.sim.cost_pool import BandwidthPool
 from nkipy_kg.sim.costs import COST_TABLES
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
@@ -139,3 +140,105 @@ def test_timeline_events_point_at_the_source_line() -> None:
     (event,) = profile.events
     assert event.loc == "k.py:9:3" and event.lane == "DMA qSync"
     assert "modeled total" in profile.summary()
+
+
+def _tutorial_args(m: int, n: int, k: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(0)
+    return [rng.standard_normal((k, m)).astype(BF16), rng.standard_normal((k, n)).astype(BF16),
+            np.zeros((m, n), BF16)]
+
+
+@pytest.mark.parametrize("kind", ["tiled", "hoist_load", "block_free_dimension", "fully_optimized"])
+def test_tutorial_matmul_kernels_compute_the_product(kind: str) -> None:
+    """The NISA versions of the NKI tutorial kernels (the A1 calibration) are real matmuls."""
+    m, n, k = 512, 1024, 512
+    text = {"tiled": lambda: cost_calibration.tiled(m, n, k),
+            "hoist_load": lambda: cost_calibration.blocked_free(m, n, k, tiles_m=1, tiles_n=1),
+            "block_free_dimension": lambda: cost_calibration.blocked_free(m, n, k),
+            "fully_optimized": lambda: cost_calibration.fully_optimized(m, n, k, tiles_m=2, tiles_n=1, tiles_k=2),
+            }[kind]()
+    lhs_t, rhs, out = _tutorial_args(m, n, k)
+    got = simulate(text, lhs_t, rhs, out, target="trn1").args[2].astype(np.float32)
+    expected = lhs_t.astype(np.float32).T @ rhs.astype(np.float32)
+    # fully_optimized accumulates K blocks in a bf16 SBUF tile, like the tutorial kernel.
+    np.testing.assert_allclose(got, expected, rtol=2e-2, atol=0.5)
+
+
+def test_timing_only_mode_models_the_same_time_without_executing() -> None:
+    m, n, k = 512, 1024, 512
+    text = cost_calibration.fully_optimized(m, n, k, tiles_m=2, tiles_n=1, tiles_k=2)
+    full = simulate(text, *_tutorial_args(m, n, k), target="trn1")
+    zeros = [np.zeros_like(a) for a in _tutorial_args(m, n, k)]
+    timed = simulate(text, *zeros, target="trn1", execute=False)
+    assert timed.profile.total_ns == pytest.approx(full.profile.total_ns)
+    assert timed.instructions == full.instructions
+    assert not timed.args[2].any()  # nothing was executed
+
+
+def test_blocked_matmul_keeps_tensor_engine_busy_like_the_published_kernel() -> None:
+    """The blocked tutorial kernel (A1: 85.24% of trn1 peak at 4096x8192x8192) is TensorE
+    bound in the model too: TensorE busy time is FLOPs / peak, and the total is within
+    a pipeline prologue/epilogue of it. The full size is in bench/simulate_calibration.py."""
+    m, n, k = 2048, 1024, 4096
+    profile = simulate(cost_calibration.fully_optimized(m, n, k), *[np.zeros_like(a) for a in _tutorial_args(m, n, k)],
+                       target="trn1", execute=False).profile
+    flops = 2 * m * n * k
+    peak_flops_per_ns = 128 * 128 * 2 * COST_TABLES["trn1"].tensor_ghz  # 91.75 TFLOP/s (NCM §1.2)
+    assert profile.matmul_flops == flops
+    assert profile.busy_ns["Tensor"] == pytest.approx(flops / peak_flops_per_ns, rel=1e-6)
+    util = flops / peak_flops_per_ns / profile.total_ns
+    assert 0.7 <= util <= 1.0, util
+    assert profile.utilisation()["Tensor"] == pytest.approx(util, rel=1e-6)
+
+
+def test_naive_tiled_matmul_is_dma_bound() -> None:
+    """The naive tutorial kernel reloads both tiles for every matmul: DMA, not TensorE,
+    bounds it (A1: 10.98% of peak published)."""
+    m, n, k = 512, 1024, 1024
+    profile = simulate(cost_calibration.tiled(m, n, k), *[np.zeros_like(a) for a in _tutorial_args(m, n, k)],
+                       target="trn1", execute=False).profile
+    util = profile.utilisation()
+    assert util["DMA"] > 0.9 and util["Tensor"] < 0.35, util
+
+
+def _reference_reserve(used: list[float], rate: float, b: float, start: float, nbytes: float,
+                       max_rate: float) -> float:
+    """The bandwidth pool's definition, one Python step per time bucket."""
+    t, left = start, float(nbytes)
+    while left > 1e-6:
+        i = int(t // b)
+        used.extend([0.0] * (i + 1 - len(used)))
+        span = (i + 1) * b - t
+        r = min(max_rate, rate, (rate * b - used[i]) / span)
+        if r <= 1e-9:
+            t = (i + 1) * b
+            continue
+        take = min(r * span, left)
+        used[i] += take
+        left -= take
+        t += take / r
+    return t
+
+
+def test_bandwidth_pool_matches_its_step_by_step_definition() -> None:
+    """The vectorised pool (cost_pool.BandwidthPool) finishes every transfer when the per-bucket
+    definition does, for overlapping transfers of all sizes and rate limits."""
+    rng = np.random.default_rng(1)
+    pool, used = BandwidthPool(368.0), []
+    for _ in range(300):
+        start = float(rng.uniform(0, 20000))
+        nbytes = float(rng.choice([64, 4096, 32768, 2 ** 20, 4 * 2 ** 20]))
+        max_rate = float(rng.choice([23.0, 184.0, 368.0, 500.0]))
+        want = _reference_reserve(used, 368.0, 50.0, max(start, 0.0), nbytes, max_rate)
+        got = pool.reserve(start, nbytes, max_rate)
+        assert got >= want - 1e-6 and got == pytest.approx(want, rel=1e-6, abs=1e-3)
+
+
+def test_simulation_leaves_the_callers_arrays_untouched() -> None:
+    """Read-only inputs are used in place and the written output argument is copied."""
+    a = np.arange(256 * 512, dtype=np.float32).reshape(256, 512)
+    b, out = np.ones_like(a), np.zeros_like(a)
+    before = a.copy()
+    result = simulate(examples.tiled_binary(256, 512), a, b, out, cost=False)
+    np.testing.assert_array_equal(result.args[2], a + b)
+    assert not out.any() and np.array_equal(a, before) and a.flags.writeable

@@ -142,3 +142,135 @@ def test_psum_tile_crossing_a_bank() -> None:
     %v = memref.subview %p[0, 256] [128, 512] [1, 1] : {two_banks} to {mid}
     "nisa.memset"(%v) {{value = 0.0 : f32}} : ({mid}) -> () {at(93)}"""
     raises_at(module("", body), 93, r"crossing a 2048 B bank boundary")
+
+
+def test_out_of_bounds_reinterpret_cast() -> None:
+    past = "memref<128x64xf32, strided<[64, 1], offset: 64>, 3 : i32>"
+    body = f"""    %x = "nisa.alloc"() : () -> {SB}
+    %v = memref.reinterpret_cast %x to offset: [64], sizes: [128, 64], strides: [64, 1] : {SB} to {past} {at(101)}
+    "nisa.memset"(%v) {{value = 0.0 : f32}} : ({past}) -> ()"""
+    raises_at(module("", body), 101, r"out-of-bounds access: memref.reinterpret_cast of %\w+ reaches element 8255 of 8192")
+
+
+def test_out_of_bounds_gather_index() -> None:
+    rows, idx, table = T((8, 64), "f32", 3), T((8, 1), "i32", 3), T((512, 64), "f32", 1)
+    body = f"""    %i = "nisa.alloc"() : () -> {idx}
+    "nisa.iota"(%i) {{pattern = array<i64: 0, 1>, channel_multiplier = 100 : i64}} : ({idx}) -> ()
+    %r = "nisa.alloc"() : () -> {rows}
+    "nisa.dma_copy_indirect"(%r, %t, %i) : ({rows}, {table}, {idx}) -> () {at(111)}"""
+    raises_at(module(f"%t: {table}", body), 111, r"index 600 is outside src rows \[0, 512\)",
+              np.zeros((512, 64), np.float32))
+
+
+def test_psum_overflow_by_many_small_tiles() -> None:
+    """Each PSUM allocation takes whole 2 KiB banks: 9 tiny tiles do not fit 8 banks."""
+    tiny = T((128, 4), "f32", 2)
+    body = "\n".join(f'    %p{i} = "nisa.alloc"() : () -> {tiny} {at(120 + i)}' for i in range(9))
+    err = raises_at(module("", body), 128, r"Psum overflow: %\w+ needs 16 B per partition, 0 of 16384 B free")
+    assert "largest hole 0 B" in str(err)
+
+
+def test_partition_dim_of_psum_larger_than_the_target() -> None:
+    small = dataclasses.replace(get_target("trn2"), name="tiny", partitions=64)
+    body = f'    %p = "nisa.alloc"() : () -> {T((128, 512), "f32", 2)} {at(130)}'
+    raises_at(module("", body), 130, r"Psum allocation %\w+ of shape \[128, 512\] has partition dim 128 > 64",
+              target=small)
+
+
+def test_reading_uninitialised_psum_by_an_accumulating_matmul() -> None:
+    st, mv, ps = T((128, 128), "bf16", 3), T((128, 512), "bf16", 3), T((128, 512), "f32", 2)
+    body = f"""    %s = "nisa.alloc"() : () -> {st}
+    %m = "nisa.alloc"() : () -> {mv}
+    "nisa.memset"(%s) {{value = 1.0 : f32}} : ({st}) -> ()
+    "nisa.memset"(%m) {{value = 1.0 : f32}} : ({mv}) -> ()
+    %acc = "nisa.alloc"() : () -> {ps}
+    "nisa.matmul"(%acc, %s, %m) {{accumulate = true}} : ({ps}, {st}, {mv}) -> () {at(145)}"""
+    raises_at(module("", body), 145, r"nisa.matmul reads uninitialised Psum memory: dst \(accumulate\)")
+
+
+def test_reading_an_unwritten_kernel_private_hbm_buffer() -> None:
+    body = f"""    %h = "nisa.alloc"() : () -> {HB}
+    %x = "nisa.alloc"() : () -> {SB}
+    "nisa.dma_copy"(%x, %h) : ({SB}, {HB}) -> () {at(152)}"""
+    raises_at(module("", body), 152, r"reads uninitialised Hbm memory: src")
+
+
+def test_release_twice() -> None:
+    body = f"""    %x = "nisa.alloc"() : () -> {SB}
+    "nisa.release"(%x) : ({SB}) -> ()
+    "nisa.release"(%x) : ({SB}) -> () {at(158)}"""
+    raises_at(module("", body), 158, r"buffer %\w+ is released twice")
+
+
+def test_use_of_a_released_psum_buffer() -> None:
+    ps = T((128, 512), "f32", 2)
+    body = f"""    %p = "nisa.alloc"() : () -> {ps}
+    "nisa.memset"(%p) {{value = 0.0 : f32}} : ({ps}) -> ()
+    "nisa.release"(%p) : ({ps}) -> ()
+    %x = "nisa.alloc"() : () -> {T((128, 512), "f32", 3)}
+    "nisa.tensor_copy"(%x, %p) : ({T((128, 512), "f32", 3)}, {ps}) -> () {at(166)}"""
+    raises_at(module("", body), 166, r"nisa.tensor_copy uses buffer %\w+ after its nisa.release")
+
+
+def test_released_bytes_are_reusable() -> None:
+    """Not an error: releasing makes room, so the overflow test above is about live data."""
+    big = T((128, 30000), "f32", 3)
+    body = f"""    %a = "nisa.alloc"() : () -> {big}
+    "nisa.release"(%a) : ({big}) -> ()
+    %b = "nisa.alloc"() : () -> {big}
+    "nisa.release"(%b) : ({big}) -> ()"""
+    assert simulate(module("", body)).sbuf_high_water >= 120000
+
+
+def test_op_the_simulator_cannot_run_is_located() -> None:
+    body = f"""    %m = memref.alloc() : memref<4xf32> {at(180)}"""
+    raises_at(module("", body), 180, r"the simulator does not support 'memref.alloc'")
+
+
+def test_unknown_target_is_a_sim_error() -> None:
+    with pytest.raises(SimError, match=r"unknown target 'trn9'"):
+        simulate(module("", "").replace('"trn2"', '"trn9"'))
+
+
+def test_matmul_accumulating_onto_a_memset_psum_tile() -> None:
+    """Undefined on NC-v2/v3: an accumulation group must start with a matmul that overwrites."""
+    st, mv, ps = T((128, 128), "bf16", 3), T((128, 512), "bf16", 3), T((128, 512), "f32", 2)
+    body = f"""    %s = "nisa.alloc"() : () -> {st}
+    %m = "nisa.alloc"() : () -> {mv}
+    "nisa.memset"(%s) {{value = 1.0 : f32}} : ({st}) -> ()
+    "nisa.memset"(%m) {{value = 1.0 : f32}} : ({mv}) -> ()
+    %acc = "nisa.alloc"() : () -> {ps}
+    "nisa.memset"(%acc) {{value = 0.0 : f32}} : ({ps}) -> ()
+    "nisa.matmul"(%acc, %s, %m) {{accumulate = true}} : ({ps}, {st}, {mv}) -> () {at(195)}"""
+    err = raises_at(module("", body), 195, r"nisa.matmul accumulates onto PSUM of %\w+ that a non-matmul "
+                                           r"instruction wrote last; that is undefined on NC-v2/v3")
+    assert "accumulate = false" in str(err)
+    ok = body.replace("{accumulate = true}", "{accumulate = false}") + f"""
+    "nisa.matmul"(%acc, %s, %m) {{accumulate = true}} : ({ps}, {st}, {mv}) -> ()"""
+    simulate(module("", ok))  # overwrite first, then accumulate: fine
+
+
+@pytest.mark.parametrize("start,size,ok", [(32, 64, False), (64, 64, True), (96, 32, True), (16, 32, False),
+                                           (32, 33, False), (0, 128, True), (64, 33, True)])
+def test_compute_engines_reach_partitions_from_aligned_starts(start: int, size: int, ok: bool) -> None:
+    """n > 64 partitions start at 0, 32 < n <= 64 at 0 or 64, n <= 32 at a multiple of 32."""
+    view = f"memref<{size}x64xf32, strided<[64, 1], offset: {start * 64}>, 3 : i32>"
+    body = f"""    %x = "nisa.alloc"() : () -> {SB}
+    %v = memref.subview %x[{start}, 0] [{size}, 64] [1, 1] : {SB} to {view}
+    "nisa.memset"(%v) {{value = 1.0 : f32}} : ({view}) -> () {at(210)}"""
+    if ok:
+        simulate(module("", body))
+        return
+    raises_at(module("", body), 210, rf"nisa.memset: a {size}-partition operand of %\w+ starts at partition "
+                                     rf"{start}; Vector reaches {size} partitions only from a multiple of "
+                                     rf"{64 if size > 32 else 32}")
+
+
+def test_dma_may_start_at_any_partition() -> None:
+    view = "memref<64x64xf32, strided<[64, 1], offset: 2048>, 3 : i32>"
+    hview = "memref<64x64xf32, strided<[64, 1], offset: 2048>, 1 : i32>"
+    body = f"""    %x = "nisa.alloc"() : () -> {SB}
+    %v = memref.subview %x[32, 0] [64, 64] [1, 1] : {SB} to {view}
+    %h = memref.subview %a[32, 0] [64, 64] [1, 1] : {HB} to {hview}
+    "nisa.dma_copy"(%v, %h) : ({view}, {hview}) -> ()"""
+    simulate(module(f"%a: {HB}", body), np.zeros((128, 64), np.float32))

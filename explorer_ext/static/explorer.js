@@ -426,7 +426,11 @@ function renderGraph(el, d) {
 
 // ---- the app ----------------------------------------------------------------------
 export function mount(root, data, opts = {}) {
-  const st = { view: "ir", tilePick: -1, sel: 0, base: -1, diffCache: new Map(), gen: 0, hideUnchanged: false, filter: "", search: "", hit: -1, pinned: 0 };
+  // Compare mode (`%%nkigen --compare B`): data = {mode: "compare", a, b}; the explorer
+  // shows kernel a, and "compare with" defaults to the same stage of kernel b.
+  if (data.mode === "compare") { opts = { ...opts, other: data.b }; data = data.a; }
+  const other = opts.other || null;
+  const st = { view: "ir", tilePick: -1, sel: 0, base: other ? -2 : -1, diffCache: new Map(), gen: 0, hideUnchanged: false, filter: "", search: "", hit: -1, pinned: 0 };
   const total = data.stages.reduce((a, s) => a + (s.seconds || 0), 0);
   const ran = data.stages.filter((s) => RAN.has(s.status));
   const nChanged = data.stages.filter((s) => s.status === "changed").length;
@@ -436,7 +440,7 @@ export function mount(root, data, opts = {}) {
   root.setAttribute("data-lm-suppress-shortcuts", "true");
   root.innerHTML = `
     <header class="bar">
-      <div class="title"><span class="logo">nkigen</span><span class="kname">${esc(data.kernel)}</span>
+      <div class="title"><span class="logo">nkigen</span><span class="kname">${esc(data.kernel)}</span>${other ? `<span class="vs">vs</span><span class="kname kname-b">${esc(other.kernel)}</span>` : ""}
         <span class="chip">${esc(data.target)}</span></div>
       <div class="stats">${ran.length - 1}/${data.stages.length - 1} passes ran · ${nChanged} changed IR · ${esc(fmtTime(total))}
         ${data.error ? `<span class="chip bad">failed in ${esc(data.error.pass_name)}</span>` : ""}</div>
@@ -451,12 +455,12 @@ export function mount(root, data, opts = {}) {
         <div class="keys"><div class="legend"><span class="st-changed"><span class="dot"></span>changed</span>
           <span class="st-unchanged"><span class="dot"></span>unchanged</span><span class="st-failed"><span class="dot"></span>failed</span>
           <span class="st-not-run"><span class="dot"></span>not run</span></div>
-          <kbd>↑</kbd><kbd>↓</kbd> / <kbd>j</kbd><kbd>k</kbd> step · <kbd>/</kbd> search IR · <kbd>1</kbd>–<kbd>4</kbd> views · click a line to link IR ↔ Python</div>
+          <kbd>↑</kbd><kbd>↓</kbd> / <kbd>j</kbd><kbd>k</kbd> step · <kbd>/</kbd> search IR · <kbd>1</kbd>–<kbd>5</kbd> views · click a line to link IR ↔ Python</div>
       </nav>
       <main class="view">
         <div class="stage-head"></div>
         <div class="tabs" role="tablist" aria-label="Views">
-          <button type="button" role="tab" class="tab" data-view="ir">IR diff</button><button type="button" role="tab" class="tab" data-view="tiles">Tiles</button><button type="button" role="tab" class="tab" data-view="memory">Memory</button><button type="button" role="tab" class="tab" data-view="graph">Graph</button>
+          <button type="button" role="tab" class="tab" data-view="ir">IR diff</button><button type="button" role="tab" class="tab" data-view="tiles">Tiles</button><button type="button" role="tab" class="tab" data-view="memory">Memory</button><button type="button" role="tab" class="tab" data-view="graph">Graph</button><button type="button" role="tab" class="tab" data-view="run">Run${data.run ? "" : " ·"}</button>
           <span class="tab-note"></span>
         </div>
         <div class="ir-tools">
@@ -504,7 +508,14 @@ export function mount(root, data, opts = {}) {
       if (!visible(s)) return;
       if (s.phase !== phase) { phase = s.phase; html += `<div class="phase">${esc(phase)}</div>`; }
       const [plus, minus] = deltaSummary(s.op_deltas);
-      const delta = (plus ? `<span class="plus">+${compact(plus)}</span>` : "") + (minus ? `<span class="minus">−${compact(minus)}</span>` : "");
+      let delta = (plus ? `<span class="plus">+${compact(plus)}</span>` : "") + (minus ? `<span class="minus">−${compact(minus)}</span>` : "");
+      if (other && other.stages[i]) {
+        // Compare mode: the other kernel's op-count delta of the same pass, after a bar.
+        // "=" when both kernels' pass changed the op counts the same way.
+        const [bp, bm] = deltaSummary(other.stages[i].op_deltas);
+        const same = JSON.stringify(s.op_deltas || {}) === JSON.stringify(other.stages[i].op_deltas || {});
+        delta += `<span class="db${same ? " same" : ""}" title="${esc(other.kernel)}">│${same ? "=" : (bp ? `<span class="plus">+${compact(bp)}</span>` : "") + (bm ? `<span class="minus">−${compact(bm)}</span>` : "") + (bp || bm ? "" : "0")}</span>`;
+      }
       const title = s.status === "not-registered" ? "pass not implemented yet" : s.status === "not-run" ? "not run" : s.status;
       html += `<div class="p st-${esc(s.status)}${i === st.sel ? " sel" : ""}" data-i="${i}" role="option" title="${esc(s.name)} · ${esc(title)}${s.summary ? " — " + esc(s.summary) : ""}"
         aria-selected="${i === st.sel}"><span class="dot"></span><span class="idx">${i}</span><span class="name">${esc(s.name)}</span>
@@ -532,8 +543,17 @@ export function mount(root, data, opts = {}) {
       <span class="status st-${esc(s.status)}">${esc(s.status)}</span><span class="sh-lines">${lines}</span>
       <span class="sh-time">${esc(fmtTime(s.seconds))}</span></div>
       ${s.summary && s.index ? `<div class="summary">${esc(s.summary)}</div>` : ""}
-      ${chips ? `<div class="opds">${chips}</div>` : ""}${err}${repro}`;
+      ${chips ? `<div class="opds">${other ? `<span class="opd-k">${esc(data.kernel)}</span>` : ""}${chips}</div>` : ""}${other ? otherChips(s.index) : ""}${err}${repro}`;
     void plus; void minus;
+  }
+
+  // Compare mode: the other kernel's op-count deltas for the same pass.
+  function otherChips(i) {
+    const o = other.stages[i];
+    if (!o) return "";
+    const entries = Object.entries(o.op_deltas || {}).sort((x, y) => Math.abs(y[1]) - Math.abs(x[1]) || (x[0] < y[0] ? -1 : 1));
+    const chips = entries.slice(0, 8).map(([op, n]) => `<span class="opd ${n > 0 ? "plus" : "minus"}">${n > 0 ? "+" : "−"}${Math.abs(n)} ${esc(op)}</span>`).join("");
+    return `<div class="opds opds-b" data-testid="nkx-other-deltas"><span class="opd-k">${esc(other.kernel)}</span><span class="status st-${esc(o.status)}">${esc(o.status)}</span>${chips || `<span class="dg-sub">no op-count change</span>`}${entries.length > 8 ? ` <span class="dg-sub">+${entries.length - 8} more</span>` : ""}</div>`;
   }
 
   // Rows are rendered in blocks: the first FIRST rows at once, the rest in CHUNK-row
@@ -544,32 +564,40 @@ export function mount(root, data, opts = {}) {
     const t0 = performance.now();
     const gen = ++st.gen;
     const s = data.stages[st.sel];
-    const B = { lines: stageLines(data, st.sel), src: stageSrc(data, st.sel) };
-    const chosen = st.base >= 0 && st.base !== st.sel && RAN.has(s.status) && RAN.has(data.stages[st.base].status);
-    const prev = chosen ? st.base : st.sel > 0 ? st.sel - 1 : -1;
-    const A = prev >= 0 ? { lines: stageLines(data, prev), src: stageSrc(data, prev) } : null;
-    const unchanged = !chosen && s.status === "unchanged";
-    const single = !A || (!chosen && s.status === "input") || s.status === "failed" || unchanged;
-    let n, rowAt, prefix = "";
+    // Compare mode: left is this kernel's stage, right the same stage of the other kernel.
+    const os = other ? other.stages[st.sel] : null;
+    const cmp = Boolean(other && st.base === -2 && RAN.has(s.status) && os && RAN.has(os.status));
+    let B = { lines: stageLines(data, st.sel), src: stageSrc(data, st.sel) };
+    const chosen = !cmp && st.base >= 0 && st.base !== st.sel && RAN.has(s.status) && RAN.has(data.stages[st.base].status);
+    const prev = cmp ? st.sel : chosen ? st.base : st.sel > 0 ? st.sel - 1 : -1;
+    let A = prev >= 0 ? { lines: stageLines(data, prev), src: stageSrc(data, prev) } : null;
+    if (cmp) { A = B; B = { lines: stageLines(other, st.sel), src: stageSrc(other, st.sel) }; }
+    const unchanged = !chosen && !cmp && s.status === "unchanged";
+    const single = !cmp && (!A || (!chosen && s.status === "input") || s.status === "failed" || unchanged);
+    let n, rowAt, prefix = other && st.base === -2 && !cmp
+      ? `<div class="nochange cmp-missing">${esc(other.kernel)} has no IR for stage ${s.index} (${esc(os ? os.status : "missing")}): showing ${esc(data.kernel)} alone.</div>` : "";
     if (single) {
       const V = s.status === "failed" ? A : B;
       $(".col-l").textContent = "";
       $(".col-r").textContent = s.status === "failed" ? `IR before ${s.name} (input of the failed pass)`
         : unchanged ? `IR after ${s.index} ${s.name} (same as before it)` : "traced IR";
-      if (unchanged) prefix = `<div class="nochange">This pass did not change the IR.</div>`;
+      if (unchanged) prefix += `<div class="nochange">This pass did not change the IR.</div>`;
       n = V.lines.length;
       rowAt = (k) => `<div class="row k-eq one" data-sr="${V.src[k] || ""}"><div class="side r">${cell(V.lines, V.src, k)}</div></div>`;
     } else {
-      const opcodes = chosen ? cachedDiff(prev, st.sel, A.lines, B.lines) : data.diffs[String(s.index)].opcodes;
-      $(".col-l").textContent = `${chosen ? "stage" : "before"} · ${prev} ${data.stages[prev].name}`;
-      $(".col-r").textContent = `${chosen ? "stage" : "after"} · ${s.index} ${s.name}`;
+      const opcodes = cmp ? cachedDiff("b", st.sel, A.lines, B.lines)
+        : chosen ? cachedDiff(prev, st.sel, A.lines, B.lines) : data.diffs[String(s.index)].opcodes;
+      $(".col-l").textContent = cmp ? `${data.kernel} · stage ${s.index} ${s.name}` : `${chosen ? "stage" : "before"} · ${prev} ${data.stages[prev].name}`;
+      $(".col-r").textContent = cmp ? `${other.kernel} · stage ${s.index} ${os.name}` : `${chosen ? "stage" : "after"} · ${s.index} ${s.name}`;
       const rows = diffRows(opcodes, st.search !== "", A.lines, B.lines);
       st.rows = rows; st.A = A; st.B = B;
       n = rows.length;
       rowAt = (k) => rowHtml(rows[k], A, B, k);
-      if (chosen) {
+      if (chosen || cmp) {
         const [add, del] = opcodes.reduce(([x, y], [t, i1, i2, j1, j2]) => t === "equal" ? [x, y] : [x + j2 - j1, y + i2 - i1], [0, 0]);
-        prefix = `<div class="nochange">Comparing stage ${prev} with stage ${s.index}: <span class="plus">+${add}</span> <span class="minus">−${del}</span> lines</div>`;
+        const what = cmp ? `Comparing stage ${s.index} of ${esc(data.kernel)} with stage ${s.index} of ${esc(other.kernel)}`
+          : `Comparing stage ${prev} with stage ${s.index}`;
+        prefix = `<div class="nochange${cmp ? " cmp" : ""}" data-testid="nkx-compare">${what}: <span class="plus">+${add}</span> <span class="minus">−${del}</span> lines${add + del ? "" : " (identical IR)"}</div>`;
       }
     }
     diff.classList.toggle("single", single);
@@ -609,12 +637,14 @@ export function mount(root, data, opts = {}) {
 
   function renderBase() {
     const sel = $(".base");
-    let html = `<option value="-1">previous stage</option>`;
+    let html = `<option value="-1">previous stage</option>` +
+      (other ? `<option value="-2"${st.base === -2 ? " selected" : ""}>same stage of ${esc(other.kernel)}</option>` : "");
     data.stages.forEach((s, i) => {
       if (RAN.has(s.status) && i !== st.sel) html += `<option value="${i}"${i === st.base ? " selected" : ""}>${i} · ${esc(s.name)}</option>`;
     });
     sel.innerHTML = html;
-    if (st.base < 0 || st.base === st.sel) sel.value = "-1";
+    if (st.base === -2 && other) sel.value = "-2";
+    else if (st.base < 0 || st.base === st.sel) sel.value = "-1";
   }
 
   function expandFold(el) {
@@ -631,6 +661,12 @@ export function mount(root, data, opts = {}) {
     el.hidden = ir;
     root.dataset.view = st.view;
     if (ir) { $(".tab-note").textContent = ""; return; }
+    if (st.view === "run") {
+      $(".tab-note").textContent = "";
+      renderRun(el, data, other, st.sel);
+      applyPin();
+      return;
+    }
     const [from, d] = diagramsFor(data, st.sel);
     $(".tab-note").textContent = from >= 0 && from !== st.sel ? `IR unchanged since stage ${from}: showing its diagrams` : "";
     if (st.view === "tiles") renderTiles(el, d, st.tilePick);
@@ -731,6 +767,12 @@ export function mount(root, data, opts = {}) {
 
   // ---- events ----
   $(".tabs").addEventListener("click", (e) => { const t = e.target.closest(".tab"); if (t) setView(t.dataset.view); });
+  $(".diagram").addEventListener("click", (e) => {
+    const dl = e.target.closest("[data-download]");
+    if (dl) { runDownload(root, data, dl.dataset.download, Number($(".dl-stage") ? $(".dl-stage").value : st.sel)); return; }
+    const box = e.target.closest(".gb[data-line]");
+    if (box) pin(Number(box.dataset.line), false, true);
+  });
   $(".diagram").addEventListener("change", (e) => {
     if (e.target.closest(".tile-pick")) { st.tilePick = Number(e.target.value); renderView(); }
   });
@@ -782,7 +824,7 @@ export function mount(root, data, opts = {}) {
     const typing = e.target.closest && e.target.closest("input, textarea");
     if (typing) return;
     const keys = { ArrowDown: 1, j: 1, ArrowUp: -1, k: -1 };
-    const views = { 1: "ir", 2: "tiles", 3: "memory", 4: "graph" };
+    const views = { 1: "ir", 2: "tiles", 3: "memory", 4: "graph", 5: "run" };
     if (e.target.closest && e.target.closest("select")) return;
     if (keys[e.key]) step(keys[e.key]);
     else if (views[e.key]) setView(views[e.key]);

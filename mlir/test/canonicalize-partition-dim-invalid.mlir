@@ -48,3 +48,15 @@ func.func @conflict(%x: tensor<4x8x16xf32>) -> tensor<4x8x16xf32> {
   "nkipy.layout"(%b) {partition_dim = 2 : ui32} : (tensor<4x8x16xf32>) -> ()
   return %b : tensor<4x8x16xf32>
 }
+
+// -----
+
+// The same concatenation kept in SBUF would need its data movement transposed: an error.
+func.func @concat_in_sbuf(%a: tensor<4x128x64xf32>, %b: tensor<4x128x64xf32>) -> tensor<4x128x128xf32> {
+  %e = tensor.empty() : tensor<4x128x128xf32>
+  %l = tensor.insert_slice %a into %e[0, 0, 0] [4, 128, 64] [1, 1, 1] : tensor<4x128x64xf32> into tensor<4x128x128xf32>
+  %c = tensor.insert_slice %b into %l[0, 0, 64] [4, 128, 64] [1, 1, 1] : tensor<4x128x64xf32> into tensor<4x128x128xf32>
+  // expected-error @below {{partition_dim != 0 on a value produced by tensor.insert_slice is not supported}}
+  "nkipy.layout"(%c) {mem_space = 3 : i32, partition_dim = 1 : ui32, tile_size = array<i64: 1, 128, 128>} : (tensor<4x128x128xf32>) -> ()
+  return %c : tensor<4x128x128xf32>
+}

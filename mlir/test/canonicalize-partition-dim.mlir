@@ -101,3 +101,21 @@ func.func @pd0(%x: tensor<64x128xf32>) -> tensor<64x128xf32> {
   "nkipy.layout"(%r) {mem_space = 4 : i32, partition_dim = 0 : ui32, tile_size = array<i64: 64, 128>} : (tensor<64x128xf32>) -> ()
   return %r : tensor<64x128xf32>
 }
+
+// -----
+
+// np.concatenate's result in SharedHbm with partition_dim 1: HBM has no partitions and
+// the insert_slices writing it are DMAs, so the layout just gets partition_dim 0
+// (tile unchanged) and nothing is transposed.
+// CHECK-LABEL: func.func @concat_in_hbm
+// CHECK-NOT:     linalg.transpose
+// CHECK:         %[[C:.*]] = tensor.insert_slice %arg1
+// CHECK-NEXT:    "nkipy.layout"(%[[C]]) {mem_space = 4 : i32, partition_dim = 0 : ui32, tile_size = array<i64: 1, 128, 128>}
+// CHECK-NOT:     linalg.transpose
+func.func @concat_in_hbm(%a: tensor<4x128x64xf32>, %b: tensor<4x128x64xf32>) -> tensor<4x128x128xf32> {
+  %e = tensor.empty() : tensor<4x128x128xf32>
+  %l = tensor.insert_slice %a into %e[0, 0, 0] [4, 128, 64] [1, 1, 1] : tensor<4x128x64xf32> into tensor<4x128x128xf32>
+  %c = tensor.insert_slice %b into %l[0, 0, 64] [4, 128, 64] [1, 1, 1] : tensor<4x128x64xf32> into tensor<4x128x128xf32>
+  "nkipy.layout"(%c) {mem_space = 4 : i32, partition_dim = 1 : ui32, tile_size = array<i64: 1, 128, 128>} : (tensor<4x128x128xf32>) -> ()
+  return %c : tensor<4x128x128xf32>
+}

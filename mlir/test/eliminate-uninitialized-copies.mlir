@@ -101,3 +101,32 @@ func.func @order(%n: index) -> memref<8xf32> {
   memref.copy %u, %r : memref<8xf32> to memref<8xf32>
   return %r : memref<8xf32>
 }
+
+// -----
+
+// One head of a decomposed batch matmul: the accumulator tile of head %h is copied out
+// of the never-written result, and at the end of the head loop bufferization writes
+// the head back onto itself (`copy %head, %head'`, the same view). That self-copy
+// writes nothing, so it does not make the accumulator copy loop-carried: erased.
+// CHECK-LABEL: func.func @head_self_copy
+// CHECK:         %[[ACC:.*]] = memref.alloc() : memref<128x256xf32, 2 : i32>
+// CHECK-NOT:     memref.copy %{{.*}}, %[[ACC]]
+// CHECK:         memref.copy %[[ACC]], %{{.*}} : memref<128x256xf32, 2 : i32>
+// CHECK:         memref.copy %{{.*}}, %{{.*}} : memref<256x256xf32, strided<[256, 1], offset: ?>> to memref<256x256xf32, strided<[256, 1], offset: ?>>
+func.func @head_self_copy(%b: memref<128x256xf32, 2 : i32>) -> memref<2x256x256xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %out = memref.alloc() : memref<2x256x256xf32>
+  scf.for %h = %c0 to %c2 step %c1 {
+    %head = memref.subview %out[%h, 0, 0] [1, 256, 256] [1, 1, 1] : memref<2x256x256xf32> to memref<256x256xf32, strided<[256, 1], offset: ?>>
+    %tile = memref.subview %head[0, 0] [128, 256] [1, 1] : memref<256x256xf32, strided<[256, 1], offset: ?>> to memref<128x256xf32, strided<[256, 1], offset: ?>>
+    %acc = memref.alloc() : memref<128x256xf32, 2 : i32>
+    memref.copy %tile, %acc : memref<128x256xf32, strided<[256, 1], offset: ?>> to memref<128x256xf32, 2 : i32>
+    linalg.add ins(%acc, %b : memref<128x256xf32, 2 : i32>, memref<128x256xf32, 2 : i32>) outs(%acc : memref<128x256xf32, 2 : i32>)
+    memref.copy %acc, %tile : memref<128x256xf32, 2 : i32> to memref<128x256xf32, strided<[256, 1], offset: ?>>
+    %again = memref.subview %out[%h, 0, 0] [1, 256, 256] [1, 1, 1] : memref<2x256x256xf32> to memref<256x256xf32, strided<[256, 1], offset: ?>>
+    memref.copy %head, %again : memref<256x256xf32, strided<[256, 1], offset: ?>> to memref<256x256xf32, strided<[256, 1], offset: ?>>
+  }
+  return %out : memref<2x256x256xf32>
+}

@@ -307,3 +307,62 @@ func.func @reduce_leading_axis(%x: tensor<64x32xf32>) -> tensor<32xf32> {
   } -> tensor<32xf32>
   return %s : tensor<32xf32>
 }
+
+// -----
+
+// An inferred intermediate needing more than half the SBUF per partition (a 2048x2048
+// f32 matmul result: 131072 B of trn2's 212984 B) is placed in Hbm, not Sbuf; the
+// smaller elementwise result after it stays in SharedHbm as a returned value.
+// CHECK-LABEL: func.func @large_intermediate_in_hbm
+// CHECK:         %[[C:.*]] = linalg.matmul
+// CHECK-NEXT:    "nkipy.layout"(%[[C]]) {mem_space = 1 : i32, partition_dim = 0 : ui32, tile_size = array<i64: 128, 512>}
+// CHECK:         %[[S:.*]] = linalg.add
+// CHECK-NEXT:    "nkipy.layout"(%[[S]]) {mem_space = 4 : i32
+func.func @large_intermediate_in_hbm(%a: tensor<2048x2048xf32>, %b: tensor<2048x2048xf32>, %d: tensor<2048x2048xf32>) -> tensor<2048x2048xf32> {
+  %e = tensor.empty() : tensor<2048x2048xf32>
+  %c = linalg.matmul ins(%a, %b : tensor<2048x2048xf32>, tensor<2048x2048xf32>) outs(%e : tensor<2048x2048xf32>) -> tensor<2048x2048xf32>
+  %e2 = tensor.empty() : tensor<2048x2048xf32>
+  %s = linalg.add ins(%c, %d : tensor<2048x2048xf32>, tensor<2048x2048xf32>) outs(%e2 : tensor<2048x2048xf32>) -> tensor<2048x2048xf32>
+  return %s : tensor<2048x2048xf32>
+}
+
+// -----
+
+// The same intermediate at half the size (65536 B per partition) stays in Sbuf.
+// CHECK-LABEL: func.func @mid_intermediate_in_sbuf
+// CHECK:         %[[C:.*]] = linalg.matmul
+// CHECK-NEXT:    "nkipy.layout"(%[[C]]) {mem_space = 3 : i32
+func.func @mid_intermediate_in_sbuf(%a: tensor<1024x2048xf32>, %b: tensor<2048x2048xf32>, %d: tensor<1024x2048xf32>) -> tensor<1024x2048xf32> {
+  %e = tensor.empty() : tensor<1024x2048xf32>
+  %c = linalg.matmul ins(%a, %b : tensor<1024x2048xf32>, tensor<2048x2048xf32>) outs(%e : tensor<1024x2048xf32>) -> tensor<1024x2048xf32>
+  %e2 = tensor.empty() : tensor<1024x2048xf32>
+  %s = linalg.add ins(%c, %d : tensor<1024x2048xf32>, tensor<1024x2048xf32>) outs(%e2 : tensor<1024x2048xf32>) -> tensor<1024x2048xf32>
+  return %s : tensor<1024x2048xf32>
+}
+
+// -----
+
+// Hardware caps that do not divide the dim take its largest divisor under the cap:
+// N = 768 against one 512-wide PSUM bank gets 384 (the reference's 512 leaves a
+// partial tile that canonicalize-loop-step rejects).
+// CHECK-LABEL: func.func @matmul_n768
+// CHECK:         %[[C:.*]] = linalg.matmul
+// CHECK-NEXT:    "nkipy.layout"(%[[C]]) {mem_space = 4 : i32, partition_dim = 0 : ui32, tile_size = array<i64: 128, 384>}
+// CHECK-NEXT:    "nkipy.tile_op"(%[[C]]) {loop_tile_size = array<i64: 128, 384, 128>}
+func.func @matmul_n768(%a: tensor<256x256xf32>, %b: tensor<256x768xf32>) -> tensor<256x768xf32> {
+  %e = tensor.empty() : tensor<256x768xf32>
+  %c = linalg.matmul ins(%a, %b : tensor<256x256xf32>, tensor<256x768xf32>) outs(%e : tensor<256x768xf32>) -> tensor<256x768xf32>
+  return %c : tensor<256x768xf32>
+}
+
+// -----
+
+// The fallback partition tile too: 200 rows get 100, not 128.
+// CHECK-LABEL: func.func @exp_200_rows
+// CHECK:         %[[R:.*]] = linalg.exp
+// CHECK-NEXT:    "nkipy.layout"(%[[R]]) {mem_space = 4 : i32, partition_dim = 0 : ui32, tile_size = array<i64: 100, 64>}
+func.func @exp_200_rows(%x: tensor<200x64xf32>) -> tensor<200x64xf32> {
+  %e = tensor.empty() : tensor<200x64xf32>
+  %r = linalg.exp ins(%x : tensor<200x64xf32>) outs(%e : tensor<200x64xf32>) -> tensor<200x64xf32>
+  return %r : tensor<200x64xf32>
+}

@@ -195,3 +195,20 @@ func.func @pressure_in_loop_body(%x: memref<128x2048xf32, 4 : i32>, %y: memref<1
   memref.copy %a, %x : memref<128x2048xf32, 3 : i32> to memref<128x2048xf32, 4 : i32>
   return
 }
+
+// -----
+
+// A per-head tile [1, 128, 2048] (a batch-leading value read one head at a time) holds
+// 2048 elements on each of 128 partitions: its leading unit dim is not the partition
+// dim. Two of them (8192 B per partition each) fit 16384 B: nothing spills.
+// CHECK-LABEL: func.func @per_head_tiles
+// CHECK-NOT:     1 : i32>
+// CHECK:         return
+func.func @per_head_tiles(%x: memref<1x128x2048xf32, 4 : i32>) {
+  %a = memref.alloc() : memref<1x128x2048xf32, 3 : i32>
+  %b = memref.alloc() : memref<1x128x2048xf32, 3 : i32>
+  memref.copy %x, %a : memref<1x128x2048xf32, 4 : i32> to memref<1x128x2048xf32, 3 : i32>
+  linalg.exp ins(%a : memref<1x128x2048xf32, 3 : i32>) outs(%b : memref<1x128x2048xf32, 3 : i32>)
+  memref.copy %b, %x : memref<1x128x2048xf32, 3 : i32> to memref<1x128x2048xf32, 4 : i32>
+  return
+}

@@ -47,14 +47,20 @@ func.func @dynamic_offset(%n: index) {
 
 // -----
 
-// An operand spanning two partition blocks cannot be one [partition, free] tile.
-func.func @two_partition_blocks() {
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0, 0)>
+// An operand spanning two partition blocks is no single [partition, free] tile; a
+// reduction over it cannot run block by block (a copy or elementwise op can).
+func.func @two_partition_blocks(%r: memref<256x1xf32, 3 : i32>) {
   %sb = memref.alloc() : memref<256x256xf32, 3 : i32>
   "nkipy.layout"(%sb) {mem_space = 3 : i32, partition_dim = 0 : ui32, tile_size = array<i64: 128, 128>} : (memref<256x256xf32, 3 : i32>) -> ()
   %s = memref.subview %sb[0, 0] [256, 128] [1, 1] : memref<256x256xf32, 3 : i32> to memref<256x128xf32, strided<[256, 1]>, 3 : i32>
-  %t = memref.alloc() : memref<256x128xf32, 4 : i32>
-  // expected-error @below {{an operand spans 2 partition blocks of 128; it cannot be one [partition, free] tile}}
-  memref.copy %s, %t : memref<256x128xf32, strided<[256, 1]>, 3 : i32> to memref<256x128xf32, 4 : i32>
+  // expected-error @below {{an operand spans [2, 1] blocks of the legalized SBUF buffer (tile [128, 128]) and linalg.generic is not elementwise}}
+  linalg.generic {indexing_maps = [#id2, #row], iterator_types = ["parallel", "reduction"]} ins(%s : memref<256x128xf32, strided<[256, 1]>, 3 : i32>) outs(%r : memref<256x1xf32, 3 : i32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %out : f32
+    linalg.yield %m : f32
+  }
   return
 }
 

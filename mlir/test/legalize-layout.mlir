@@ -240,3 +240,149 @@ func.func @wide_transpose(%x: memref<256x256xf32, 4 : i32>) -> memref<256x256xf3
   memref.copy %t, %out : memref<256x256xf32, 3 : i32> to memref<256x256xf32, 4 : i32>
   return %out : memref<256x256xf32, 4 : i32>
 }
+
+// -----
+
+// np.split's strided copy: the [256, 256] column slice at 256 of a [256, 768] buffer
+// (tile [128, 128], stored 128x2x6x128) spans 2x2 blocks. It is no single 2-D tile,
+// so the copy to HBM runs block by block from block [0, 2].
+// CHECK-LABEL: func.func @split_copy
+// CHECK:         %[[SB:.*]] = memref.alloc() : memref<128x2x6x128xf32, 3 : i32>
+// CHECK:         scf.for %[[I:.*]] = %{{.*}} to %{{.*}}
+// CHECK:           scf.for %[[J:.*]] = %{{.*}} to %{{.*}}
+// CHECK:             %[[B:.*]] = arith.addi %{{.*}}, %[[J]] : index
+// CHECK:             %[[T:.*]] = memref.subview %[[SB]][0, %[[I]], %[[B]], 0] [128, 1, 1, 128]
+// CHECK:             %[[C:.*]] = memref.collapse_shape %[[T]] {{\[\[}}0, 1, 2], [3]]
+// CHECK:             %[[H:.*]] = memref.subview %{{.*}}[%{{.*}}, %{{.*}}] [128, 128] [1, 1] : memref<256x256xf32, 4 : i32>
+// CHECK:             memref.copy %[[C]], %[[H]] : memref<128x128xf32, {{.*}}, 3 : i32> to memref<128x128xf32, {{.*}}, 4 : i32>
+// CHECK-NOT:     memref<256x768xf32, 3 : i32>
+func.func @split_copy(%x: memref<256x768xf32, 4 : i32>) -> memref<256x256xf32, 4 : i32> {
+  %sb = memref.alloc() : memref<256x768xf32, 3 : i32>
+  "nkipy.layout"(%sb) {mem_space = 3 : i32, partition_dim = 0 : ui32, tile_size = array<i64: 128, 128>} : (memref<256x768xf32, 3 : i32>) -> ()
+  memref.copy %x, %sb : memref<256x768xf32, 4 : i32> to memref<256x768xf32, 3 : i32>
+  %s = memref.subview %sb[0, 256] [256, 256] [1, 1] : memref<256x768xf32, 3 : i32> to memref<256x256xf32, strided<[768, 1], offset: 256>, 3 : i32>
+  %out = memref.alloc() : memref<256x256xf32, 4 : i32>
+  memref.copy %s, %out : memref<256x256xf32, strided<[768, 1], offset: 256>, 3 : i32> to memref<256x256xf32, 4 : i32>
+  return %out : memref<256x256xf32, 4 : i32>
+}
+
+// -----
+
+// A subview chain through a rank-reducing subview (one head [256, 256] of a
+// batch-leading [4, 256, 256], then a row block, then a column block): the dropped
+// head dim comes back, and the chain is the one block [0, head 2, row 1, col 1, 0].
+// CHECK-LABEL: func.func @head_of_head
+// CHECK:         %[[SB:.*]] = memref.alloc() : memref<128x4x2x2x128xf32, 3 : i32>
+// CHECK-NEXT:    %[[T:.*]] = memref.subview %[[SB]][0, 2, 1, 1, 0] [128, 1, 1, 1, 128]
+// CHECK-NEXT:    %[[C:.*]] = memref.collapse_shape %[[T]] {{\[\[}}0, 1], [2, 3, 4]]
+// CHECK-NEXT:    linalg.exp ins(%[[C]] : memref<128x128xf32, strided<[2048, 1], offset: 1408>, 3 : i32>)
+func.func @head_of_head(%out: memref<128x128xf32, 3 : i32>) {
+  %sb = memref.alloc() : memref<4x256x256xf32, 3 : i32>
+  "nkipy.layout"(%sb) {mem_space = 3 : i32, partition_dim = 0 : ui32, tile_size = array<i64: 1, 128, 128>} : (memref<4x256x256xf32, 3 : i32>) -> ()
+  %h = memref.subview %sb[2, 0, 0] [1, 256, 256] [1, 1, 1] : memref<4x256x256xf32, 3 : i32> to memref<256x256xf32, strided<[256, 1], offset: 131072>, 3 : i32>
+  %r = memref.subview %h[128, 0] [128, 256] [1, 1] : memref<256x256xf32, strided<[256, 1], offset: 131072>, 3 : i32> to memref<128x256xf32, strided<[256, 1], offset: 163840>, 3 : i32>
+  %t = memref.subview %r[0, 128] [128, 128] [1, 1] : memref<128x256xf32, strided<[256, 1], offset: 163840>, 3 : i32> to memref<128x128xf32, strided<[256, 1], offset: 163968>, 3 : i32>
+  linalg.exp ins(%t : memref<128x128xf32, strided<[256, 1], offset: 163968>, 3 : i32>) outs(%out : memref<128x128xf32, 3 : i32>)
+  return
+}
+
+// -----
+
+// `x - max` on one [128, 1, 128] block of a [256, 8, 256] buffer (tile [128, 1, 128]):
+// the 3-D generic with a [128, 1, 1] broadcast operand loses its unit loop d1 and
+// runs on 2-D tiles, the broadcast becoming a per-partition (d0, 0) operand.
+// CHECK-DAG:   #[[ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG:   #[[BC:.*]] = affine_map<(d0, d1) -> (d0, 0)>
+// CHECK-LABEL: func.func @unit_loops
+// CHECK-DAG:     %[[M:.*]] = memref.collapse_shape %arg0 {{\[\[}}0], [1, 2]] : memref<128x1x1xf32, 3 : i32> into memref<128x1xf32, 3 : i32>
+// CHECK-DAG:     %[[O:.*]] = memref.collapse_shape %arg1 {{\[\[}}0], [1, 2]] : memref<128x1x128xf32, 3 : i32> into memref<128x128xf32, 3 : i32>
+// CHECK:         linalg.generic {indexing_maps = [#[[ID]], #[[BC]], #[[ID]]], iterator_types = ["parallel", "parallel"]}
+// CHECK-SAME:      ins(%{{.*}}, %[[M]] : memref<128x128xf32, strided<[4096, 1], offset: ?>, 3 : i32>, memref<128x1xf32, 3 : i32>) outs(%[[O]] : memref<128x128xf32, 3 : i32>)
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#bc3 = affine_map<(d0, d1, d2) -> (d0, d1, 0)>
+func.func @unit_loops(%m: memref<128x1x1xf32, 3 : i32>, %o: memref<128x1x128xf32, 3 : i32>, %h: index) {
+  %sb = memref.alloc() : memref<256x8x256xf32, 3 : i32>
+  "nkipy.layout"(%sb) {mem_space = 3 : i32, partition_dim = 0 : ui32, tile_size = array<i64: 128, 1, 128>} : (memref<256x8x256xf32, 3 : i32>) -> ()
+  %s = memref.subview %sb[128, %h, 0] [128, 1, 128] [1, 1, 1] : memref<256x8x256xf32, 3 : i32> to memref<128x1x128xf32, strided<[2048, 256, 1], offset: ?>, 3 : i32>
+  linalg.generic {indexing_maps = [#id3, #bc3, #id3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%s, %m : memref<128x1x128xf32, strided<[2048, 256, 1], offset: ?>, 3 : i32>, memref<128x1x1xf32, 3 : i32>) outs(%o : memref<128x1x128xf32, 3 : i32>) {
+  ^bb0(%in: f32, %in2: f32, %out: f32):
+    %d = arith.subf %in, %in2 : f32
+    linalg.yield %d : f32
+  }
+  return
+}
+
+// -----
+
+// A one-block per-head tile [1, 128, 256] is allocated partition dim first, [128, 256],
+// and seen through an expand_shape: every SBUF alloc leaving the pass has its
+// partitions on dim 0 (insert-spill-reload and the simulator count bytes that way).
+// CHECK-LABEL: func.func @head_tile
+// CHECK:         %[[A:.*]] = memref.alloc() {alignment = 64 : i64} : memref<128x256xf32, 3 : i32>
+// CHECK-NEXT:    memref.expand_shape %[[A]] {{\[\[}}0, 1], [2]] output_shape [1, 128, 256]
+// CHECK-NOT:     memref.alloc
+// CHECK:         return
+func.func @head_tile(%x: memref<1x128x256xf32, 4 : i32>) {
+  %t = memref.alloc() {alignment = 64 : i64} : memref<1x128x256xf32, 3 : i32>
+  memref.copy %x, %t : memref<1x128x256xf32, 4 : i32> to memref<1x128x256xf32, 3 : i32>
+  memref.copy %t, %x : memref<1x128x256xf32, 3 : i32> to memref<1x128x256xf32, 4 : i32>
+  return
+}
+
+// -----
+
+// A 1-D SBUF vector longer than the partitions (rmsnorm's weight) filled 128 elements
+// at a time (a bf16 -> f32 cast tiled along N): the [1, 256] row's chunk subviews are
+// [0, o] [1, 128], the HBM side is expanded to [1, 128], the broadcast reads (0, d1).
+// CHECK-DAG:   #[[ROW:.*]] = affine_map<(d0, d1) -> (0, d1)>
+// CHECK-LABEL: func.func @vector_chunks
+// CHECK:         %[[V:.*]] = memref.alloc() : memref<1x256xf32, 3 : i32>
+// CHECK:         scf.for
+// CHECK:           %[[S:.*]] = memref.subview %[[V]][0, %{{.*}}] [1, 128] [1, 1]
+// CHECK:           %[[H:.*]] = memref.expand_shape %{{.*}} {{\[\[}}0, 1]] output_shape [1, 128]
+// CHECK:           memref.copy %[[H]], %[[S]] : memref<1x128xf32, {{.*}}, 4 : i32> to memref<1x128xf32, {{.*}}, 3 : i32>
+// CHECK:         linalg.generic {indexing_maps = [#{{.*}}, #[[ROW]], #{{.*}}]
+// CHECK-SAME:      ins(%{{.*}}, %[[V]] : memref<128x256xf32, 3 : i32>, memref<1x256xf32, 3 : i32>)
+#bc = affine_map<(d0, d1) -> (d1)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @vector_chunks(%w: memref<256xf32, 4 : i32>, %x: memref<128x256xf32, 3 : i32>, %y: memref<128x256xf32, 3 : i32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c128 = arith.constant 128 : index
+  %v = memref.alloc() : memref<256xf32, 3 : i32>
+  scf.for %i = %c0 to %c2 step %c1 {
+    %o = arith.muli %i, %c128 : index
+    %hw = memref.subview %w[%o] [128] [1] : memref<256xf32, 4 : i32> to memref<128xf32, strided<[1], offset: ?>, 4 : i32>
+    %sv = memref.subview %v[%o] [128] [1] : memref<256xf32, 3 : i32> to memref<128xf32, strided<[1], offset: ?>, 3 : i32>
+    memref.copy %hw, %sv : memref<128xf32, strided<[1], offset: ?>, 4 : i32> to memref<128xf32, strided<[1], offset: ?>, 3 : i32>
+  }
+  linalg.generic {indexing_maps = [#id, #bc, #id], iterator_types = ["parallel", "parallel"]} ins(%x, %v : memref<128x256xf32, 3 : i32>, memref<256xf32, 3 : i32>) outs(%y : memref<128x256xf32, 3 : i32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  }
+  return
+}
+
+// -----
+
+// A whole head [256, 256] of a batch-leading [2, 256, 256] buffer (tile [1, 128, 128])
+// transposed: 2x2 blocks, each a 2-D [128, 128] transpose into the mirrored block.
+// CHECK-LABEL: func.func @head_transpose
+// CHECK:         %[[SB:.*]] = memref.alloc() : memref<128x2x2x2x128xf32, 3 : i32>
+// CHECK:         scf.for %[[I:[^ ]*]] =
+// CHECK:           scf.for %[[J:[^ ]*]] =
+// CHECK:             %[[R:.*]] = arith.muli %[[I]], %{{.*}}
+// CHECK:             %[[C:.*]] = arith.muli %[[J]], %{{.*}}
+// CHECK:             %[[T:.*]] = memref.subview %[[SB]][0, 1, %[[I]], %[[J]], 0] [128, 1, 1, 1, 128]
+// CHECK:             %[[T2:.*]] = memref.collapse_shape %[[T]]
+// CHECK:             %[[O:.*]] = memref.subview %arg0[%[[C]], %[[R]]] [128, 128] [1, 1]
+// CHECK:             linalg.transpose ins(%[[T2]] : memref<128x128xf32, {{.*}}>) outs(%[[O]] : memref<128x128xf32, {{.*}}>) permutation = [1, 0]
+func.func @head_transpose(%out: memref<256x256xf32, 3 : i32>) {
+  %sb = memref.alloc() : memref<2x256x256xf32, 3 : i32>
+  "nkipy.layout"(%sb) {mem_space = 3 : i32, partition_dim = 0 : ui32, tile_size = array<i64: 1, 128, 128>} : (memref<2x256x256xf32, 3 : i32>) -> ()
+  %h = memref.subview %sb[1, 0, 0] [1, 256, 256] [1, 1, 1] : memref<2x256x256xf32, 3 : i32> to memref<256x256xf32, strided<[256, 1], offset: 65536>, 3 : i32>
+  linalg.transpose ins(%h : memref<256x256xf32, strided<[256, 1], offset: 65536>, 3 : i32>) outs(%out : memref<256x256xf32, 3 : i32>) permutation = [1, 0]
+  return
+}

@@ -16,26 +16,16 @@ func.func @too_many_partitions() {
 
 // -----
 
-#row = affine_map<(d0, d1) -> (d1)>
+#tr = affine_map<(d0, d1) -> (d1, d0)>
 #id = affine_map<(d0, d1) -> (d0, d1)>
-func.func @partition_broadcast(%x: memref<128x64xf32, 3 : i32>, %w: memref<1x64xf32, 3 : i32>, %y: memref<128x64xf32, 3 : i32>) {
-  %w1 = memref.collapse_shape %w [[0, 1]] : memref<1x64xf32, 3 : i32> into memref<64xf32, 3 : i32>
-  // expected-error @below {{is not an identity, a per-partition [P, 1] broadcast or a [1, F] row broadcast}}
-  linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
-      ins(%x, %w1 : memref<128x64xf32, 3 : i32>, memref<64xf32, 3 : i32>) outs(%y : memref<128x64xf32, 3 : i32>) {
+func.func @transposed_operand(%x: memref<128x64xf32, 3 : i32>, %w: memref<64x128xf32, 3 : i32>, %y: memref<128x64xf32, 3 : i32>) {
+  // expected-error @below {{is not an identity, a per-partition [P, 1] broadcast, a [1, F] row broadcast or an [F, 1] column read along the free axis}}
+  linalg.generic {indexing_maps = [#id, #tr, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %w : memref<128x64xf32, 3 : i32>, memref<64x128xf32, 3 : i32>) outs(%y : memref<128x64xf32, 3 : i32>) {
   ^bb0(%in: f32, %s: f32, %out: f32):
     %0 = arith.mulf %in, %s : f32
     linalg.yield %0 : f32
   }
-  return
-}
-
-// -----
-
-func.func @fill_hbm(%x: memref<128x64xf32, 4 : i32>) {
-  %c = arith.constant 0.0 : f32
-  // expected-error @below {{nisa.memset writes SBUF/PSUM only}}
-  linalg.fill ins(%c : f32) outs(%x : memref<128x64xf32, 4 : i32>)
   return
 }
 
@@ -69,5 +59,74 @@ func.func @plain_matmul(%a: memref<128x128xf32, 3 : i32>, %b: memref<128x256xf32
 func.func @alloca() {
   // expected-error @below {{no nisa lowering for 'memref.alloca'}}
   %a = memref.alloca() : memref<128x64xf32, 3 : i32>
+  return
+}
+
+// -----
+
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#b0 = affine_map<(d0, d1, d2) -> (d0)>
+func.func @only_unit_dims(%x: memref<1x128x64xf32, 3 : i32>, %s: memref<1xf32, 3 : i32>, %y: memref<1x128x64xf32, 3 : i32>) {
+  // expected-error @below {{operand memref<1xf32, 3 : i32> has only unit dims; cannot drop them}}
+  linalg.generic {indexing_maps = [#id3, #b0, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x, %s : memref<1x128x64xf32, 3 : i32>, memref<1xf32, 3 : i32>) outs(%y : memref<1x128x64xf32, 3 : i32>) {
+  ^bb0(%in: f32, %v: f32, %out: f32):
+    %0 = arith.mulf %in, %v : f32
+    linalg.yield %0 : f32
+  }
+  return
+}
+
+// -----
+
+func.func @fill_hbm_too_large(%h: memref<128x16384xf32, 4 : i32>) {
+  %zero = arith.constant 0.0 : f32
+  // expected-error @below {{linalg.fill of an HBM buffer needs a 65536-byte per partition SBUF staging tile (limit 32768); tile the fill first}}
+  linalg.fill ins(%zero : f32) outs(%h : memref<128x16384xf32, 4 : i32>)
+  return
+}
+
+// -----
+
+#v = affine_map<(d0) -> (d0)>
+#s = affine_map<(d0) -> (0)>
+func.func @rank1_scalar_reduction(%x: memref<128xf32, 3 : i32>, %s: memref<1xf32, 3 : i32>) {
+  // expected-error @below {{a reduction over a single dim (to a scalar) is not supported by linalg-to-nisa}}
+  linalg.generic {indexing_maps = [#v, #s], iterator_types = ["reduction"]}
+      ins(%x : memref<128xf32, 3 : i32>) outs(%s : memref<1xf32, 3 : i32>) {
+  ^bb0(%in: f32, %o: f32):
+    %0 = arith.addf %in, %o : f32
+    linalg.yield %0 : f32
+  }
+  return
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (0, d1)>
+func.func @partition_reduce_psum(%x: memref<128x64xf32, 2 : i32>, %m: memref<1x64xf32, 3 : i32>) {
+  // expected-error @below {{partition-axis reduction reads SBUF (or HBM, staged) only}}
+  linalg.generic {indexing_maps = [#id, #row], iterator_types = ["reduction", "parallel"]}
+      ins(%x : memref<128x64xf32, 2 : i32>) outs(%m : memref<1x64xf32, 3 : i32>) {
+  ^bb0(%in: f32, %o: f32):
+    %0 = arith.addf %in, %o : f32
+    linalg.yield %0 : f32
+  }
+  return
+}
+
+// -----
+
+#id = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#row = affine_map<(d0, d1, d2) -> (0, d1, d2)>
+func.func @partition_reduce_3d_hbm(%x: memref<256x4x64xf32, 4 : i32>, %m: memref<1x4x64xf32, 3 : i32>) {
+  // expected-error @below {{partition-axis reduction of memref<256x4x64xf32, 4 : i32>: only SBUF tiles of at most 128 rows or 2-D HBM buffers are supported}}
+  linalg.generic {indexing_maps = [#id, #row], iterator_types = ["reduction", "parallel", "parallel"]}
+      ins(%x : memref<256x4x64xf32, 4 : i32>) outs(%m : memref<1x4x64xf32, 3 : i32>) {
+  ^bb0(%in: f32, %o: f32):
+    %0 = arith.addf %in, %o : f32
+    linalg.yield %0 : f32
+  }
   return
 }

@@ -147,3 +147,359 @@ func.func @transposes(%x: memref<64x128xf32, 4 : i32>, %s: memref<128x64xf32, 3 
   memref.dealloc %t : memref<128x64xf32, 3 : i32>
   return
 }
+
+// -----
+
+// A PSUM accumulator reloaded from an SBUF slice that only its own store-back writes
+// (the zero fill was removed upstream) starts from zero: no read of unwritten SBUF,
+// and with the K loop right after the reload, the first K tile overwrites.
+#a = affine_map<(d0, d1, d2) -> (d2, d0)>
+#b = affine_map<(d0, d1, d2) -> (d2, d1)>
+#c = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func.func @reload_unwritten
+func.func @reload_unwritten(%aT: memref<128x2x128xf32, 3 : i32>, %b: memref<128x2x128xf32, 3 : i32>, %out: memref<128x2x128xf32, 4 : i32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %s = memref.alloc() : memref<128x2x128xf32, 3 : i32>
+  scf.for %j = %c0 to %c2 step %c1 {
+    // CHECK: %[[SJ:.*]] = memref.subview
+    %sj = memref.subview %s[0, %j, 0] [128, 1, 128] [1, 1, 1] : memref<128x2x128xf32, 3 : i32> to memref<128x128xf32, strided<[256, 1], offset: ?>, 3 : i32>
+    // CHECK: %[[ACC:.*]] = "nisa.alloc"() : () -> memref<128x128xf32, 2 : i32>
+    %acc = memref.alloc() : memref<128x128xf32, 2 : i32>
+    // CHECK-NOT: "nisa.tensor_copy"(%[[ACC]], %[[SJ]])
+    // CHECK-NOT: "nisa.memset"(%[[ACC]])
+    memref.copy %sj, %acc : memref<128x128xf32, strided<[256, 1], offset: ?>, 3 : i32> to memref<128x128xf32, 2 : i32>
+    // CHECK: "nisa.matmul"(%[[ACC]], %{{.*}}, %{{.*}}) {accumulate = false}
+    // CHECK: "nisa.matmul"(%[[ACC]], %{{.*}}, %{{.*}}) {accumulate = true}
+    scf.for %k = %c0 to %c2 step %c1 {
+      %sa = memref.subview %aT[0, %k, 0] [128, 1, 128] [1, 1, 1] : memref<128x2x128xf32, 3 : i32> to memref<128x128xf32, strided<[256, 1], offset: ?>, 3 : i32>
+      %sb = memref.subview %b[0, %k, 0] [128, 1, 128] [1, 1, 1] : memref<128x2x128xf32, 3 : i32> to memref<128x128xf32, strided<[256, 1], offset: ?>, 3 : i32>
+      linalg.matmul indexing_maps = [#a, #b, #c]
+          ins(%sa, %sb : memref<128x128xf32, strided<[256, 1], offset: ?>, 3 : i32>, memref<128x128xf32, strided<[256, 1], offset: ?>, 3 : i32>)
+          outs(%acc : memref<128x128xf32, 2 : i32>)
+    }
+    // CHECK: "nisa.tensor_copy"(%[[SJ]], %[[ACC]])
+    memref.copy %acc, %sj : memref<128x128xf32, 2 : i32> to memref<128x128xf32, strided<[256, 1], offset: ?>, 3 : i32>
+    memref.dealloc %acc : memref<128x128xf32, 2 : i32>
+  }
+  memref.copy %s, %out : memref<128x2x128xf32, 3 : i32> to memref<128x2x128xf32, 4 : i32>
+  memref.dealloc %s : memref<128x2x128xf32, 3 : i32>
+  return
+}
+
+// -----
+
+// The same reload with other work between it and the K loop: a zero memset of the
+// PSUM tile (every K tile then accumulates).
+#a = affine_map<(d0, d1, d2) -> (d2, d0)>
+#b = affine_map<(d0, d1, d2) -> (d2, d1)>
+#c = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func.func @reload_unwritten_memset
+func.func @reload_unwritten_memset(%aT: memref<128x128xf32, 3 : i32>, %b: memref<128x128xf32, 3 : i32>, %x: memref<128x128xf32, 4 : i32>, %out: memref<128x2x128xf32, 4 : i32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %s = memref.alloc() : memref<128x2x128xf32, 3 : i32>
+  scf.for %j = %c0 to %c2 step %c1 {
+    %sj = memref.subview %s[0, %j, 0] [128, 1, 128] [1, 1, 1] : memref<128x2x128xf32, 3 : i32> to memref<128x128xf32, strided<[256, 1], offset: ?>, 3 : i32>
+    %acc = memref.alloc() : memref<128x128xf32, 2 : i32>
+    // CHECK: "nisa.memset"(%[[ACC:.*]]) {value = 0.000000e+00 : f32} : (memref<128x128xf32, 2 : i32>)
+    memref.copy %sj, %acc : memref<128x128xf32, strided<[256, 1], offset: ?>, 3 : i32> to memref<128x128xf32, 2 : i32>
+    %t = memref.alloc() : memref<128x128xf32, 3 : i32>
+    memref.copy %x, %t : memref<128x128xf32, 4 : i32> to memref<128x128xf32, 3 : i32>
+    // CHECK: "nisa.matmul"(%[[ACC]], %{{.*}}, %{{.*}}) {accumulate = true}
+    scf.for %k = %c0 to %c2 step %c1 {
+      linalg.matmul indexing_maps = [#a, #b, #c]
+          ins(%aT, %t : memref<128x128xf32, 3 : i32>, memref<128x128xf32, 3 : i32>)
+          outs(%acc : memref<128x128xf32, 2 : i32>)
+    }
+    memref.copy %acc, %sj : memref<128x128xf32, 2 : i32> to memref<128x128xf32, strided<[256, 1], offset: ?>, 3 : i32>
+    memref.dealloc %t : memref<128x128xf32, 3 : i32>
+    memref.dealloc %acc : memref<128x128xf32, 2 : i32>
+  }
+  memref.copy %s, %out : memref<128x2x128xf32, 3 : i32> to memref<128x2x128xf32, 4 : i32>
+  memref.dealloc %s : memref<128x2x128xf32, 3 : i32>
+  return
+}
+
+// -----
+
+// A matmul whose PSUM tile is allocated in the loop body (one K tile, no K loop):
+// it overwrites, and the enclosing loop is not peeled.
+#a = affine_map<(d0, d1, d2) -> (d2, d0)>
+#b = affine_map<(d0, d1, d2) -> (d2, d1)>
+#c = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func.func @matmul_single_k
+func.func @matmul_single_k(%aT: memref<128x128xf32, 3 : i32>, %b: memref<128x128xf32, 3 : i32>, %out: memref<128x128xf32, 4 : i32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  // CHECK: scf.for %{{.*}} = %c0 to %c2 step %c1
+  // CHECK: "nisa.matmul"(%{{.*}}, %arg0, %arg1) {accumulate = false}
+  // CHECK-NOT: scf.for
+  scf.for %j = %c0 to %c2 step %c1 {
+    %acc = memref.alloc() : memref<128x128xf32, 2 : i32>
+    linalg.matmul indexing_maps = [#a, #b, #c]
+        ins(%aT, %b : memref<128x128xf32, 3 : i32>, memref<128x128xf32, 3 : i32>)
+        outs(%acc : memref<128x128xf32, 2 : i32>)
+    memref.copy %acc, %out : memref<128x128xf32, 2 : i32> to memref<128x128xf32, 4 : i32>
+    memref.dealloc %acc : memref<128x128xf32, 2 : i32>
+  }
+  return
+}
+
+// -----
+
+// Generics over [1, P, F] tiles (per-head slices of a batch-leading buffer): the unit
+// iteration dim is dropped by collapse_shape views, leaving [P, F] / [P, 1] operands.
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#col3 = affine_map<(d0, d1, d2) -> (d0, d1, 0)>
+// CHECK-LABEL: func.func @unit_dims
+func.func @unit_dims(%x: memref<1x128x64xf32, 3 : i32>, %m: memref<1x128x1xf32, 3 : i32>, %y: memref<1x128x64xf32, 3 : i32>) {
+  // CHECK: %[[X:.*]] = memref.collapse_shape %arg0 {{\[}}[0, 1], [2]] : memref<1x128x64xf32, 3 : i32> into memref<128x64xf32, 3 : i32>
+  // CHECK: %[[M:.*]] = memref.collapse_shape %arg1 {{\[}}[0, 1], [2]] : memref<1x128x1xf32, 3 : i32> into memref<128x1xf32, 3 : i32>
+  // CHECK: "nisa.tensor_reduce_arith"(%[[T:.*]], %[[X]]) {num_r_dim = 1 : i64, op = "max"}
+  // CHECK: "nisa.tensor_tensor_arith"(%[[M]], %[[M]], %[[T]]) {op = "max"}
+  linalg.generic {indexing_maps = [#id3, #col3], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x : memref<1x128x64xf32, 3 : i32>) outs(%m : memref<1x128x1xf32, 3 : i32>) {
+  ^bb0(%in: f32, %out: f32):
+    %0 = arith.maximumf %in, %out : f32
+    linalg.yield %0 : f32
+  }
+  // CHECK: "nisa.tensor_scalar_arith"(%{{.*}}, %{{.*}}, %{{.*}}) {op0 = "subtract", operandSegmentSizes = array<i32: 1, 1, 1, 0>} : (memref<128x64xf32, 3 : i32>, memref<128x64xf32, 3 : i32>, memref<128x1xf32, 3 : i32>)
+  linalg.generic {indexing_maps = [#id3, #col3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x, %m : memref<1x128x64xf32, 3 : i32>, memref<1x128x1xf32, 3 : i32>) outs(%y : memref<1x128x64xf32, 3 : i32>) {
+  ^bb0(%in: f32, %s: f32, %out: f32):
+    %0 = arith.subf %in, %s : f32
+    linalg.yield %0 : f32
+  }
+  return
+}
+
+// -----
+
+// 1-D SBUF vectors live on n partitions, one element each: a [P] vector read per row is
+// a [P, 1] broadcast; a [F] weight read along the free axis is transposed on the PE
+// array into a [1, F] row, then broadcast to every partition (ones[1, P]^T @ row).
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#p = affine_map<(d0, d1) -> (d0)>
+#f = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func.func @vectors
+func.func @vectors(%x: memref<128x64xf32, 3 : i32>, %v: memref<128xf32, 3 : i32>, %w: memref<64xf32, 3 : i32>, %y: memref<128x64xf32, 3 : i32>) {
+  // CHECK: %[[V:.*]] = memref.expand_shape %arg1 {{\[}}[0, 1]] output_shape [128, 1] : memref<128xf32, 3 : i32> into memref<128x1xf32, 3 : i32>
+  // CHECK: "nisa.tensor_scalar_arith"(%arg3, %arg0, %[[V]]) {op0 = "multiply"
+  linalg.generic {indexing_maps = [#id, #p, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %v : memref<128x64xf32, 3 : i32>, memref<128xf32, 3 : i32>) outs(%y : memref<128x64xf32, 3 : i32>) {
+  ^bb0(%in: f32, %s: f32, %out: f32):
+    %0 = arith.mulf %in, %s : f32
+    linalg.yield %0 : f32
+  }
+  // CHECK: %[[W:.*]] = memref.expand_shape %arg2 {{\[}}[0, 1]] output_shape [64, 1] : memref<64xf32, 3 : i32> into memref<64x1xf32, 3 : i32>
+  // CHECK: %[[WT:.*]] = "nisa.alloc"() : () -> memref<1x64xf32, 2 : i32>
+  // CHECK: "nisa.transpose"(%[[WT]], %[[W]])
+  // CHECK: %[[ROW:.*]] = "nisa.alloc"() : () -> memref<1x64xf32, 3 : i32>
+  // CHECK: "nisa.tensor_copy"(%[[ROW]], %[[WT]])
+  // CHECK: %[[ONES:.*]] = "nisa.alloc"() : () -> memref<1x128xf32, 3 : i32>
+  // CHECK: "nisa.memset"(%[[ONES]]) {value = 1.000000e+00 : f32}
+  // CHECK: "nisa.matmul"(%{{.*}}, %[[ONES]], %[[ROW]]) {accumulate = false}
+  // CHECK: "nisa.tensor_tensor_arith"(%arg3, %arg0, %{{.*}}) {op = "multiply"}
+  linalg.generic {indexing_maps = [#id, #f, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %w : memref<128x64xf32, 3 : i32>, memref<64xf32, 3 : i32>) outs(%y : memref<128x64xf32, 3 : i32>) {
+  ^bb0(%in: f32, %s: f32, %out: f32):
+    %0 = arith.mulf %in, %s : f32
+    linalg.yield %0 : f32
+  }
+  return
+}
+
+// -----
+
+// HBM has no memset: a fill of an HBM buffer memsets an SBUF staging tile [p, n/p]
+// (p the largest divisor of n up to 128) and DMAs it out; i1 fills are 1.0 / 0.0.
+// CHECK-LABEL: func.func @fill_hbm
+func.func @fill_hbm(%h: memref<256xf32, 4 : i32>, %b: memref<6x5xi1, 4 : i32>) {
+  %zero = arith.constant 0.0 : f32
+  %true = arith.constant true
+  // CHECK: %[[T:.*]] = "nisa.alloc"() : () -> memref<128x2xf32, 3 : i32>
+  // CHECK: "nisa.memset"(%[[T]]) {value = 0.000000e+00 : f32}
+  // CHECK: "nisa.dma_copy"(%arg0, %[[T]]) : (memref<256xf32, 4 : i32>, memref<128x2xf32, 3 : i32>)
+  // CHECK: "nisa.release"(%[[T]])
+  linalg.fill ins(%zero : f32) outs(%h : memref<256xf32, 4 : i32>)
+  // CHECK: %[[B:.*]] = "nisa.alloc"() : () -> memref<30x1xi1, 3 : i32>
+  // CHECK: "nisa.memset"(%[[B]]) {value = 1.000000e+00 : f32}
+  linalg.fill ins(%true : i1) outs(%b : memref<6x5xi1, 4 : i32>)
+  return
+}
+
+// -----
+
+// all / any over booleans reduce with min / max (andi / ori on i1).
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#col = affine_map<(d0, d1) -> (d0, 0)>
+// CHECK-LABEL: func.func @all_rows
+func.func @all_rows(%x: memref<128x64xi1, 3 : i32>, %m: memref<128x1xi1, 3 : i32>) {
+  // CHECK: "nisa.tensor_reduce_arith"(%[[T:.*]], %arg0) {num_r_dim = 1 : i64, op = "min"}
+  // CHECK: "nisa.tensor_tensor_arith"(%arg1, %arg1, %[[T]]) {op = "min"}
+  linalg.generic {indexing_maps = [#id, #col], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<128x64xi1, 3 : i32>) outs(%m : memref<128x1xi1, 3 : i32>) {
+  ^bb0(%in: i1, %out: i1):
+    %0 = arith.andi %in, %out : i1
+    linalg.yield %0 : i1
+  }
+  return
+}
+
+// -----
+
+// A batched HBM -> HBM transpose: one SBUF hop per (batch index, 128-row block).
+// CHECK-LABEL: func.func @transpose_hbm_batched
+func.func @transpose_hbm_batched(%x: memref<2x128x256xf32, 4 : i32>, %y: memref<2x256x128xf32, 1 : i32>) {
+  // CHECK: %[[S:.*]] = memref.subview %arg0[0, 0, 0] [1, 128, 128] [1, 1, 1] : memref<2x128x256xf32, 4 : i32> to memref<128x128xf32, strided<[256, 1]>, 4 : i32>
+  // CHECK: %[[D:.*]] = memref.subview %arg1[0, 0, 0] [1, 128, 128] [1, 1, 1] : memref<2x256x128xf32, 1 : i32> to memref<128x128xf32, strided<[128, 1]>, 1 : i32>
+  // CHECK: %[[T:.*]] = "nisa.alloc"() : () -> memref<128x128xf32, 3 : i32>
+  // CHECK: "nisa.dma_transpose"(%[[T]], %[[S]]) {permutation = array<i64: 1, 0>}
+  // CHECK: "nisa.dma_copy"(%[[D]], %[[T]])
+  // CHECK: "nisa.release"(%[[T]])
+  // CHECK: memref.subview %arg0[0, 0, 128] [1, 128, 128]
+  // CHECK: memref.subview %arg1[0, 128, 0] [1, 128, 128]
+  // CHECK: memref.subview %arg0[1, 0, 0] [1, 128, 128]
+  // CHECK: memref.subview %arg0[1, 0, 128] [1, 128, 128]
+  // CHECK: "nisa.dma_transpose"
+  // CHECK-NOT: "nisa.dma_transpose"
+  // CHECK: return
+  linalg.transpose ins(%x : memref<2x128x256xf32, 4 : i32>) outs(%y : memref<2x256x128xf32, 1 : i32>) permutation = [0, 2, 1]
+  return
+}
+
+// -----
+
+// A copy-in out of an HBM buffer nothing wrote before it (the result buffer staged
+// through SBUF) is erased; the PSUM reload of the staged tile then starts from zero.
+#a = affine_map<(d0, d1, d2) -> (d2, d0)>
+#b = affine_map<(d0, d1, d2) -> (d2, d1)>
+#c = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func.func @copy_in_unwritten
+func.func @copy_in_unwritten(%aT: memref<128x128xf32, 3 : i32>, %b: memref<128x128xf32, 3 : i32>) -> memref<2x128x128xf32, 1 : i32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %r = memref.alloc() : memref<2x128x128xf32, 1 : i32>
+  // CHECK: scf.for
+  scf.for %h = %c0 to %c2 step %c1 {
+    %rh = memref.subview %r[%h, 0, 0] [1, 128, 128] [1, 1, 1] : memref<2x128x128xf32, 1 : i32> to memref<128x128xf32, strided<[128, 1], offset: ?>, 1 : i32>
+    %s = memref.alloc() : memref<128x128xf32, 3 : i32>
+    // CHECK-NOT: "nisa.dma_copy"
+    // CHECK-NOT: "nisa.tensor_copy"
+    memref.copy %rh, %s : memref<128x128xf32, strided<[128, 1], offset: ?>, 1 : i32> to memref<128x128xf32, 3 : i32>
+    %acc = memref.alloc() : memref<128x128xf32, 2 : i32>
+    memref.copy %s, %acc : memref<128x128xf32, 3 : i32> to memref<128x128xf32, 2 : i32>
+    // CHECK: "nisa.matmul"(%{{.*}}, %arg0, %arg1) {accumulate = false}
+    linalg.matmul indexing_maps = [#a, #b, #c]
+        ins(%aT, %b : memref<128x128xf32, 3 : i32>, memref<128x128xf32, 3 : i32>) outs(%acc : memref<128x128xf32, 2 : i32>)
+    // CHECK: "nisa.tensor_copy"
+    memref.copy %acc, %s : memref<128x128xf32, 2 : i32> to memref<128x128xf32, 3 : i32>
+    // CHECK: "nisa.dma_copy"
+    memref.copy %s, %rh : memref<128x128xf32, 3 : i32> to memref<128x128xf32, strided<[128, 1], offset: ?>, 1 : i32>
+    memref.dealloc %acc : memref<128x128xf32, 2 : i32>
+    memref.dealloc %s : memref<128x128xf32, 3 : i32>
+  }
+  return %r : memref<2x128x128xf32, 1 : i32>
+}
+
+// -----
+
+// A generic over one dim works on [n, 1] columns (a 1-D SBUF vector is n partitions
+// x 1); a [1, n] row read as (0, d0) is transposed on the PE array first.
+#r = affine_map<(d0) -> (0, d0)>
+#v = affine_map<(d0) -> (d0)>
+// CHECK-LABEL: func.func @rank1
+func.func @rank1(%row: memref<1x128xf32, 3 : i32>, %out: memref<128xbf16, 3 : i32>) {
+  // CHECK: %[[O:.*]] = memref.expand_shape %arg1 {{\[}}[0, 1]] output_shape [128, 1] : memref<128xbf16, 3 : i32> into memref<128x1xbf16, 3 : i32>
+  // CHECK: %[[P:.*]] = "nisa.alloc"() : () -> memref<128x1xf32, 2 : i32>
+  // CHECK: "nisa.transpose"(%[[P]], %arg0)
+  // CHECK: %[[T:.*]] = "nisa.alloc"() : () -> memref<128x1xf32, 3 : i32>
+  // CHECK: "nisa.tensor_copy"(%[[T]], %[[P]])
+  // CHECK: "nisa.tensor_copy"(%[[O]], %[[T]])
+  linalg.generic {indexing_maps = [#r, #v], iterator_types = ["parallel"]}
+      ins(%row : memref<1x128xf32, 3 : i32>) outs(%out : memref<128xbf16, 3 : i32>) {
+  ^bb0(%in: f32, %o: bf16):
+    %0 = arith.truncf %in : f32 to bf16
+    linalg.yield %0 : bf16
+  }
+  return
+}
+
+// -----
+
+// A partition-axis reduction into a 1-D [F] result (F partitions x 1): the [1, F]
+// cross-partition result is transposed into the column before the combine.
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#f = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func.func @column_sums
+func.func @column_sums(%x: memref<128x64xf32, 3 : i32>, %s: memref<64xf32, 3 : i32>) {
+  // CHECK: %[[S:.*]] = memref.expand_shape %arg1 {{\[}}[0, 1]] output_shape [64, 1]
+  // CHECK: "nisa.cross_partition_reduce"(%[[R:.*]], %arg0) {op = "add"} : (memref<1x64xf32, 3 : i32>, memref<128x64xf32, 3 : i32>)
+  // CHECK: "nisa.transpose"(%[[P:.*]], %[[R]]) : (memref<64x1xf32, 2 : i32>, memref<1x64xf32, 3 : i32>)
+  // CHECK: "nisa.tensor_copy"(%[[T:.*]], %[[P]])
+  // CHECK: "nisa.tensor_tensor_arith"(%[[S]], %[[S]], %[[T]]) {op = "add"}
+  linalg.generic {indexing_maps = [#id, #f], iterator_types = ["reduction", "parallel"]}
+      ins(%x : memref<128x64xf32, 3 : i32>) outs(%s : memref<64xf32, 3 : i32>) {
+  ^bb0(%in: f32, %o: f32):
+    %0 = arith.addf %in, %o : f32
+    linalg.yield %0 : f32
+  }
+  return
+}
+
+// -----
+
+// GpSimd has no partition-axis min: min(x) = -max(-x), negation being exact.
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (0, d1)>
+// CHECK-LABEL: func.func @column_min
+func.func @column_min(%x: memref<128x64xf32, 3 : i32>, %m: memref<1x64xf32, 3 : i32>) {
+  // CHECK: %[[P:.*]] = "nisa.alloc"() : () -> memref<1x64xf32, 3 : i32>
+  // CHECK: %[[N:.*]] = "nisa.alloc"() : () -> memref<128x64xf32, 3 : i32>
+  // CHECK: %[[M1:.*]] = arith.constant -1.000000e+00 : f32
+  // CHECK: "nisa.tensor_scalar_arith"(%[[N]], %arg0, %[[M1]]) {{.*}}op0 = "multiply"
+  // CHECK: "nisa.cross_partition_reduce"(%[[P]], %[[N]]) {op = "max"}
+  // CHECK: "nisa.release"(%[[N]])
+  // CHECK: "nisa.tensor_scalar_arith"(%[[P]], %[[P]], %{{.*}}) {{.*}}op0 = "multiply"
+  // CHECK: "nisa.tensor_tensor_arith"(%arg1, %arg1, %[[P]]) {op = "min"}
+  linalg.generic {indexing_maps = [#id, #row], iterator_types = ["reduction", "parallel"]}
+      ins(%x : memref<128x64xf32, 3 : i32>) outs(%m : memref<1x64xf32, 3 : i32>) {
+  ^bb0(%in: f32, %o: f32):
+    %0 = arith.minimumf %in, %o : f32
+    linalg.yield %0 : f32
+  }
+  return
+}
+
+// -----
+
+// A column reduction over a whole HBM buffer of 256 rows: staged 128 rows at a time
+// (DMA, cross-partition reduce, combine into a running [1, F] partial).
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (0, d1)>
+// CHECK-LABEL: func.func @column_max_hbm
+func.func @column_max_hbm(%x: memref<256x64xf32, 4 : i32>, %m: memref<1x64xf32, 3 : i32>) {
+  // CHECK: %[[P:.*]] = "nisa.alloc"() : () -> memref<1x64xf32, 3 : i32>
+  // CHECK: %[[S0:.*]] = "nisa.alloc"() : () -> memref<128x64xf32, 3 : i32>
+  // CHECK: %[[V0:.*]] = memref.subview %arg0[0, 0] [128, 64] [1, 1]
+  // CHECK: "nisa.dma_copy"(%[[S0]], %[[V0]])
+  // CHECK: "nisa.cross_partition_reduce"(%[[P]], %[[S0]]) {op = "max"}
+  // CHECK: %[[S1:.*]] = "nisa.alloc"() : () -> memref<128x64xf32, 3 : i32>
+  // CHECK: %[[V1:.*]] = memref.subview %arg0[128, 0] [128, 64] [1, 1]
+  // CHECK: "nisa.dma_copy"(%[[S1]], %[[V1]])
+  // CHECK: "nisa.cross_partition_reduce"(%[[T:.*]], %[[S1]]) {op = "max"}
+  // CHECK: "nisa.tensor_tensor_arith"(%[[P]], %[[P]], %[[T]]) {op = "max"}
+  // CHECK: "nisa.tensor_tensor_arith"(%arg1, %arg1, %[[P]]) {op = "max"}
+  linalg.generic {indexing_maps = [#id, #row], iterator_types = ["reduction", "parallel"]}
+      ins(%x : memref<256x64xf32, 4 : i32>) outs(%m : memref<1x64xf32, 3 : i32>) {
+  ^bb0(%in: f32, %o: f32):
+    %0 = arith.maximumf %in, %o : f32
+    linalg.yield %0 : f32
+  }
+  return
+}

@@ -15,15 +15,19 @@ from typing import Optional
 
 from nkipy_kg._mlir import ext, ir
 from nkipy_kg.dialects.nisa_base import (
-    ARITH_OPS, SBUF_ONLY, SBUF_OR_PSUM, Nisa, check_engine, check_op_attr, check_operand, check_scalar,
+    ARITH_OPS, BITVEC_OPS, SBUF_ONLY, SBUF_OR_PSUM, Nisa, check_engine, check_op_attr, check_operand, check_scalar,
     check_unary, fail, memref_type, mem_space, not_both_psum, same_shape, str_attr,
 )
 from nkipy_kg.dialects.nkipy import MemSpace
 
 ACTIVATION_FUNCS = frozenset({
     "copy", "exp", "log", "tanh", "sigmoid", "sqrt", "rsqrt", "relu", "gelu",
-    "gelu_apprx_tanh", "silu", "square", "sin", "abs", "sign", "reciprocal", "erf", "softplus",
+    "gelu_apprx_tanh", "gelu_apprx_sigmoid", "silu", "square", "sin", "arctan", "abs", "sign",
+    "reciprocal", "erf", "softplus", "mish",
 })
+
+
+SCALAR_ENGINE_PAIRS = frozenset({("multiply", "add"), ("multiply", None), ("add", None)})
 
 
 class TensorTensorArithOp(Nisa.Operation, name="tensor_tensor_arith"):
@@ -58,7 +62,8 @@ class TensorScalarArithOp(Nisa.Operation, name="tensor_scalar_arith"):
 
     Each operand is an f32 SSA scalar or a `[P, 1]` tile broadcast along the free
     dims. Attributes: `op0` (required), `op1`, `reverse0`, `reverse1` (bool).
-    Engine Vector (Scalar, GpSimd allowed).
+    Engine Vector (Scalar, GpSimd allowed). op0/op1 are both arithmetic or both
+    bitvec (bitvec: Vector only); Scalar runs (multiply, add), multiply or add.
 
         %two = arith.constant 2.0 : f32
         "nisa.tensor_scalar_arith"(%y, %x, %two) {op0 = "multiply",
@@ -81,17 +86,35 @@ class TensorScalarArithOp(Nisa.Operation, name="tensor_scalar_arith"):
         parts = memref_type(src).shape[0]
         if (self.operand1 is None) != (str_attr(self, "op1") is None):
             return fail(self, "op1 and operand1 must be given together")
-        return (check_scalar(self, "operand0", self.operand0, parts)
+        if not (check_scalar(self, "operand0", self.operand0, parts)
                 and check_scalar(self, "operand1", self.operand1, parts)
-                and check_op_attr(self, "op1", ARITH_OPS, required=False))
+                and check_op_attr(self, "op1", ARITH_OPS, required=False)):
+            return False
+        return self._check_op_pair(str_attr(self, "op0"), str_attr(self, "op1"))
+
+    def _check_op_pair(self, op0: str, op1: Optional[str]) -> bool:
+        """Both ops arithmetic or both bitvec; bitvec on Vector only; the Scalar engine
+        runs (multiply, add), (multiply, -) and (add, -) only (neuroncore-model.md §2.1)."""
+        engine = str_attr(self, "engine") or self.ENGINE
+        if op1 is not None and (op0 in BITVEC_OPS) != (op1 in BITVEC_OPS):
+            return fail(self, f"op0 '{op0}' and op1 '{op1}' must both be arithmetic or both bitvec")
+        if op0 in BITVEC_OPS and engine != "Vector":
+            return fail(self, f"bitvec op '{op0}' runs on the Vector engine only, not {engine}")
+        if engine == "Scalar" and (op0, op1) not in SCALAR_ENGINE_PAIRS:
+            return fail(self, f"the Scalar engine runs (multiply, add), (multiply) or (add) only, "
+                              f"not ({op0}{', ' + op1 if op1 else ''})")
+        return True
 
 
 class ActivationOp(Nisa.Operation, name="activation"):
     """`dst = op(src * scale + bias)` on the Scalar engine (fp32 math).
 
     `op` in exp, log, tanh, sigmoid, sqrt, rsqrt, relu, gelu, gelu_apprx_tanh,
-    silu, copy, square, sin, abs, sign, reciprocal, erf, softplus. `bias` and
-    `scale` are optional f32 scalars or `[P, 1]` tiles (defaults 0 and 1).
+    gelu_apprx_sigmoid, silu, copy, square, sin, arctan, abs, sign, reciprocal, erf,
+    softplus, mish (neuroncore-model.md §2.2; on hardware log, sin, arctan, sqrt,
+    rsqrt and reciprocal are valid on a limited input range only). `bias` and
+    `scale` are optional f32 scalars or `[P, 1]` tiles (defaults 0 and 1); a
+    `scale` tile must be fp32.
 
         "nisa.activation"(%e, %x, %negmax) {op = "exp",
             operandSegmentSizes = array<i32: 1, 1, 1, 0>}
@@ -108,7 +131,12 @@ class ActivationOp(Nisa.Operation, name="activation"):
         if not (check_op_attr(self, "op", ACTIVATION_FUNCS) and check_unary(self, SBUF_OR_PSUM, SBUF_OR_PSUM)):
             return False
         parts = memref_type(self.operands[1]).shape[0]
-        return check_scalar(self, "bias", self.bias, parts) and check_scalar(self, "scale", self.scale, parts)
+        if not (check_scalar(self, "bias", self.bias, parts) and check_scalar(self, "scale", self.scale, parts)):
+            return False
+        scale_t = memref_type(self.scale) if self.scale is not None else None
+        if scale_t is not None and str(scale_t.element_type) != "f32":
+            return fail(self, f"scale must be fp32, got a {scale_t.element_type} tile")
+        return True
 
 
 class ReciprocalOp(Nisa.Operation, name="reciprocal"):

@@ -9,13 +9,18 @@ from nkipy_kg._mlir import ext, ir
 from nkipy_kg.dialects.nisa_base import PSUM_ONLY, SBUF_ONLY, Nisa, check_operand, fail, memref_type, target_of
 
 
+# TensorE input dtypes (neuroncore-model.md §1.4: fp8_e4m3, fp8_e5m2, bf16, fp16, tf32,
+# fp32; MLIR has no tf32 element type).
+PE_INPUT_TYPES = frozenset({"f8E4M3FN", "f8E4M3", "f8E5M2", "bf16", "f16", "f32"})
+
+
 class MatmulOp(Nisa.Operation, name="matmul"):
     """`dst = stationary.T @ moving` on the PE array; `accumulate` adds into dst.
 
     stationary `[K, M]` and moving `[K, N]` in SBUF, dst `[M, N]` fp32 in PSUM;
     K <= 128 partitions, M <= 128 (stationary free max), N <= 512 (moving free
-    max, one PSUM bank). Inputs bf16/fp16 (or both f32, 1/4 rate); products
-    accumulate in fp32. Attribute
+    max, one PSUM bank). Inputs fp8/bf16/fp16 (f32 only paired with f32, 1/4
+    rate); products accumulate in fp32. Attribute
     `accumulate: bool` (default false: overwrite).
 
         "nisa.matmul"(%acc, %aT, %b) {accumulate = true} : (memref<128x512xf32, 2 : i32>,
@@ -37,6 +42,10 @@ class MatmulOp(Nisa.Operation, name="matmul"):
             return fail(self, "operands must be 2-D memrefs")
         if ts.shape[0] != tm.shape[0]:
             return fail(self, f"contraction dims differ: stationary K={ts.shape[0]}, moving K={tm.shape[0]}")
+        for role, t in (("stationary", ts), ("moving", tm)):
+            if str(t.element_type) not in PE_INPUT_TYPES:
+                return fail(self, f"{role} element type {t.element_type} is not a PE-array input type "
+                                  f"({', '.join(sorted(PE_INPUT_TYPES))})")
         kinds = {str(ts.element_type) == "f32", str(tm.element_type) == "f32"}
         if len(kinds) == 2:
             return fail(self, "an f32 operand must pair with an f32 operand (fp32 pairs only with fp32 on the PE array)")

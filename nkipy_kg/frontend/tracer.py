@@ -143,6 +143,13 @@ class TracedFunction:
         return compile_(module, target=target, stop_after=stop_after, dump_dir=dump_dir, kernel_name=self.name,
                         pass_options=pass_options)
 
+    def run(self, *arrays: Any, device: Any = None, target: str | None = None) -> Any:
+        """Trace with specs from `arrays`, compile (cached) and run on `device` (default: the
+        simulator of `target`, "trn2"); returns a `nkipy_kg.devices.RunResult`."""
+        from nkipy_kg.devices import run as run_
+
+        return run_(self, *arrays, device=device, target=target)
+
     def __repr__(self) -> str:
         specs = ", ".join(map(str, self.input_specs or [])) or "specs given later"
         return f"<traced kernel {self.name}({specs})>"

@@ -45,7 +45,11 @@ partition_dim 0 inside the component, e.g. infer-layout defaults, are
 canonicalized like the reference does.) `linalg.index` in a generic body is
 renumbered with the loops.
 The reference silently skips values not produced by a linalg op; that leaves a
-partition_dim the backend cannot honour, so it is an error here as well.
+partition_dim the backend cannot honour, so it is an error here, with one
+exception: a value in HBM (Hbm / SharedHbm) made by an op that only moves data
+(`tensor.insert_slice` of np.concatenate, slices, reshapes) gets partition_dim 0,
+since HBM has no partitions and the ops writing it are DMAs; its producers keep
+their own layouts (rope_3d_compound_pdim1's concatenated SharedHbm result).
 Iterator types are permuted along with the maps (the reference text does not
 say so, but a reduction's iterators must follow its loop dims).
 """
@@ -61,6 +65,10 @@ from nkipy_kg.targets import DEFAULT_TARGET, get_target
 
 PASS_NAME = "canonicalize-partition-dim"
 ANNOTATIONS = frozenset({"nkipy.layout", "nkipy.tile_op", "nkipy.fuse_op"})
+# Ops that only move data (np.concatenate's insert_slice chain, slices, reshapes).
+DATA_MOVEMENT = frozenset({"tensor.insert_slice", "tensor.extract_slice", "tensor.expand_shape",
+                           "tensor.collapse_shape", "tensor.concat"})
+HBM_SPACES = frozenset({int(MemSpace.Hbm), int(MemSpace.SharedHbm)})
 
 
 @python_pass(PASS_NAME, "transpose ops whose layout has partition_dim != 0 so it becomes 0", target=DEFAULT_TARGET)
@@ -76,6 +84,10 @@ def canonicalize_partition_dim(module_op: ir.Operation, target: str = DEFAULT_TA
 def _pdim(layout: ir.Operation) -> int:
     attr = layout.attributes["partition_dim"] if "partition_dim" in layout.attributes else None
     return ir.IntegerAttr(attr).value if attr is not None else 0
+
+
+def _space(layout: ir.Operation) -> int | None:
+    return ir.IntegerAttr(layout.attributes["mem_space"]).value if "mem_space" in layout.attributes else None
 
 
 def _i64s(op: ir.Operation, name: str) -> list[int] | None:
@@ -98,6 +110,9 @@ def _canonicalize(layout: ir.Operation, limit: int) -> None:
     if producer is not None and is_matmul(producer):
         raise pass_error(PASS_NAME, layout, "partition_dim != 0 on matmul/bmm is not supported. "
                          "Please annotate downstream elementwise ops instead.")
+    if producer is not None and producer.name in DATA_MOVEMENT and _space(layout) in HBM_SPACES:
+        layout.attributes["partition_dim"] = partition_dim_attr(0)  # HBM has no partitions: a hint only
+        return
     if producer is None or not _is_member(producer, rank):
         what = "a function argument" if producer is None else producer.name
         raise pass_error(PASS_NAME, layout, f"partition_dim != 0 on a value produced by {what} is not supported. "

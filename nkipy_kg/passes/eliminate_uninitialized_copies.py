@@ -30,6 +30,10 @@ Stricter than the reference, which would miss these writes:
 - a buffer passed to an op we do not know (a call, an unknown op) may be
   written by it, so that use counts as a write; the reference only knew copies,
   stores and DPS inits.
+A copy of a view onto an identical view (bufferization's write-back of a tile
+updated in place, e.g. one head of a decomposed batch matmul) is no write: it
+would otherwise hide every uninitialised copy of that head from the next
+iteration of the head loop.
 Copies are examined in program order on the live IR, so a chain (copy from an
 uninitialised A into B, then from B into C) is removed entirely.
 """
@@ -60,7 +64,7 @@ def _reads_uninitialized(copy: ir.Operation) -> bool:
         return False
     for use in all_uses(base):
         owner = use.owner.operation
-        if owner == copy or not writes(use):
+        if owner == copy or not writes(use) or _is_self_copy(owner):
             continue
         if executes_before(owner, copy):
             return False
@@ -68,6 +72,25 @@ def _reads_uninitialized(copy: ir.Operation) -> bool:
         if _loop_carried(owner, written, copy, alloc):
             return False
     return True
+
+
+def _is_self_copy(op: ir.Operation) -> bool:
+    """A copy of a view onto the same view (bufferization's write-back of a tile that was
+    updated in place, `copy %head, %head'` of one batch-matmul head): it writes nothing new."""
+    return op.name == "memref.copy" and _same_view(op.operands[0], op.operands[1])
+
+
+def _same_view(a: ir.Value, b: ir.Value) -> bool:
+    """`a` and `b` are the same value or subviews with equal offsets/sizes/strides of the same view."""
+    if a == b:
+        return True
+    op_a, op_b = defining_op(a), defining_op(b)
+    if op_a is None or op_b is None or op_a.name != "memref.subview" or op_b.name != "memref.subview":
+        return False
+    if any(str(op_a.attributes[k]) != str(op_b.attributes[k]) for k in STATIC_ATTRS):
+        return False
+    rest_a, rest_b = list(op_a.operands)[1:], list(op_b.operands)[1:]
+    return rest_a == rest_b and _same_view(op_a.operands[0], op_b.operands[0])
 
 
 def _loop_carried(write: ir.Operation, written: ir.Value, copy: ir.Operation, alloc: ir.Operation) -> bool:
@@ -91,11 +114,13 @@ def _same_tile(a: ir.Value, b: ir.Value, loop: ir.Operation) -> bool:
         return False
     if any(str(op_a.attributes[k]) != str(op_b.attributes[k]) for k in STATIC_ATTRS):
         return False
-    return any(_varies_in(v, loop) for v in list(op_a.operands)[1:])
+    return any(_varies_in(v, loop) for v in op_a.operands)  # offsets, or the source view (a head)
 
 
 def _varies_in(value: ir.Value, loop: ir.Operation) -> bool:
+    """Whether `value` can differ between iterations of `loop` (it depends on a block
+    argument inside it, e.g. the induction variable)."""
     op = defining_op(value)
     if op is None:
         return value.owner.owner == loop or is_inside(value.owner.owner, loop)
-    return is_inside(op, loop)
+    return is_inside(op, loop) and any(_varies_in(v, loop) for v in op.operands)

@@ -17,7 +17,7 @@ the rest. The IR is only read until the last phase:
    input's d0. Then BFS.
 4. Any annotatable op still without a tile is an error. Returned values get SharedHbm;
    others without a mem_space get SharedHbm when they trace to a function argument
-   (through extract_slice), else Sbuf. Rank > 3 `linalg.transpose` results (head
+   (through extract_slice), else Sbuf (Hbm when larger than half the SBUF). Rank > 3 `linalg.transpose` results (head
    shuffles, DMAs between HBM buffers) get an Hbm layout without a tile, so their
    buffer is never left without a memory space.
 5. Materialise: fill only the missing fields of a user's layout (never its
@@ -70,6 +70,13 @@ Where this does better than the reference:
   `[min(d0, P), 1, ..., d_last]` puts the heads on the partitions, which no per-head
   consumer can read (its Qwen3 test annotated such buffers SharedHbm by hand);
   these stay in SBUF, stored `[t_{R-2}, nb..., t_last]` by legalize-layout.
+- Hardware caps that do not divide a dim take its largest divisor under the cap
+  (`layout_propagation.capped`: N = 768 against a 512-wide PSUM bank -> 384, 300
+  rows -> 100); the reference's min(d, cap) leaves a partial tile that
+  canonicalize-loop-step rejects (knob-free qkv_projection).
+- An inferred intermediate needing more than half the SBUF per partition goes to
+  Hbm, not Sbuf (`_bytes_per_partition`): the reference keeps a knob-free 2048^3
+  matmul's 16 MiB product in SBUF and fails in insert-spill-reload.
 Left as specified (a question for the pipeline): A's partition_dim 1 spreads through
 its producer chain, so canonicalize-partition-dim transposes that chain (in the
 knob-free transformer layer, the first rmsnorm with its row reduction) although
@@ -100,7 +107,7 @@ def infer_layout(module_op: ir.Operation, target: str = DEFAULT_TARGET) -> None:
     hw = get_target(target)
     limits = Limits(partitions=hw.partitions, matmul_free=hw.matmul_free_max)
     for func in collect(module_op, lambda op: op.name == "func.func"):
-        _Inference(func, limits).run()
+        _Inference(func, limits, hw.sbuf_bytes_per_partition).run()
 
 
 def _i64s(op: ir.Operation, name: str) -> list[int] | None:
@@ -125,12 +132,34 @@ def _is_high_rank_transpose(op: ir.Operation) -> bool:
             and ir.RankedTensorType(op.results[0].type).rank > 3)
 
 
+def _bytes_per_partition(value: ir.Value, limits: Limits) -> int:
+    """A lower bound on the SBUF bytes per partition `value` takes (spread over all partitions).
+
+    An inferred SBUF intermediate that needs more than half the SBUF is placed in Hbm
+    instead: with its producer's and consumers' operand tiles (and anything else live)
+    it would not fit, and insert-spill-reload cannot help, since the buffer is used in
+    the very loops where the pressure peaks (a knob-free 2048^3 matmul's 16 MiB result).
+    The reference keeps every intermediate in SBUF and fails in spill/reload.
+    """
+    t = ir.RankedTensorType(value.type)
+    if not t.has_static_shape:
+        return 0
+    elements = 1
+    for d in t.shape:
+        elements *= d
+    element = t.element_type
+    width = ir.FloatType(element).width if isinstance(element, ir.FloatType) \
+        else ir.IntegerType(element).width if isinstance(element, ir.IntegerType) else 64
+    return elements * ((width + 7) // 8) // limits.partitions
+
+
 class _Inference:
     """One function's inference: an entry per value, decided before any IR changes."""
 
-    def __init__(self, func: ir.Operation, limits: Limits) -> None:
+    def __init__(self, func: ir.Operation, limits: Limits, sbuf_bytes: int) -> None:
         self.func = func
         self.limits = limits
+        self.sbuf_bytes = sbuf_bytes  # usable SBUF bytes per partition
         self.entries: dict[ir.Value, Entry] = {}
         self.queue: deque[ir.Value] = deque()
         self.seeds = 0
@@ -290,6 +319,8 @@ class _Inference:
             space = MemSpace.SharedHbm if any(value == r for r in returned) else entry.mem_space
             if space is None:
                 space = MemSpace.SharedHbm if _traces_to_argument(value) else MemSpace.Sbuf
+            if space == MemSpace.Sbuf and 2 * _bytes_per_partition(value, self.limits) > self.sbuf_bytes:
+                space = MemSpace.Hbm  # see `_bytes_per_partition`; a user's mem_space is kept by `_annotate`
             self._annotate(value, entry, space)
         for op in collect(self.func, _is_high_rank_transpose):
             value = op.results[0]

@@ -143,11 +143,19 @@ def _capacity(module_op: ir.Operation, target: str, sbuf_capacity: str) -> int:
 
 
 def per_partition_bytes(t: ir.MemRefType) -> int | None:
-    """Bytes one partition holds: numElements / shape[0] * elemBytes (None if dynamic or empty)."""
-    if not t.has_static_shape or t.rank == 0 or t.shape[0] == 0:
+    """Bytes one partition holds: numElements / partitionDim * elemBytes (None if dynamic or empty).
+
+    The partition dim is dim 0, except that the leading unit dims of a rank >= 3 buffer
+    are skipped: a per-head tile `[1, 128, 256]` (a batch-leading value read one head at
+    a time) holds 256 elements on each of 128 partitions, not 32768 on one.
+    """
+    if not t.has_static_shape or t.rank == 0 or 0 in t.shape:
         return None
+    shape = list(t.shape)
+    while len(shape) > 2 and shape[0] == 1:
+        shape.pop(0)
     elements = 1
-    for d in t.shape[1:]:
+    for d in shape[1:]:
         elements *= d
     return elements * _element_bytes(t.element_type)
 

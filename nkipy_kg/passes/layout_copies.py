@@ -21,6 +21,7 @@ from nkipy_kg._mlir import arith, ir, memref
 from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.passes.common import NAMED_BINARY, NAMED_UNARY, pass_error
 from nkipy_kg.passes.layout_physical import PASS_NAME, Plan
+from nkipy_kg.passes.layout_unit_loops import drop_unit_loops
 from nkipy_kg.passes.layout_views import (Index, collapse, collapse_to_2d, const_int, index_const,
                                           loop_nest, scaled, subview)
 from nkipy_kg.passes.memref_helpers import HBM_SPACES, space_of
@@ -86,6 +87,28 @@ def tile_whole_use(op: ir.Operation, operand: int, phys: Physical) -> None:
     _per_block(op, operand, phys, None)
 
 
+def tile_subview_use(op: ir.Operation, operand: int, phys: Physical, base: Sequence[Index],
+                     counts: Sequence[int], dims: Sequence[int]) -> None:
+    """Rewrite `op`, whose operand `operand` is a subview of `counts` blocks starting at
+    block `base` of the legalized buffer (seen by `op` over the buffer dims `dims`),
+    block by block.
+
+    Such a subview spans several partition (or free) blocks, so it is no single 2-D
+    tile: np.split's `qkv[:, 256:512]` copied out to HBM, a whole head `[256, 256]`
+    transposed. Each iteration applies the op to one `[t0, t_last]` tile and the
+    logical subview of the same block of the other operands (their ranks are fixed
+    up later by `fix_ranks`), as `tile_whole_use` does for whole buffers.
+    """
+    if op.name == "linalg.transpose":
+        _per_block(op, operand, phys, _transpose_perm(op, phys.plan), base, counts, dims)
+        return
+    if not is_identity_op(op):
+        raise pass_error(PASS_NAME, op, f"an operand spans {list(counts)} blocks of the legalized SBUF buffer "
+                         f"(tile {list(phys.plan.tile)}) and {op.name} is not elementwise: it cannot be "
+                         "tiled block by block", "tile the op (knob tile_op) so it reads one block at a time")
+    _per_block(op, operand, phys, None, base, counts, dims)
+
+
 def _transpose_perm(op: ir.Operation, plan: Plan) -> list[int]:
     """[1, 0]; or [0, ..., R-1, R-2] on a batch-leading buffer (unit tiles before the
     partition dim R-2): a per-head 2-D transpose of each block."""
@@ -99,24 +122,35 @@ def _transpose_perm(op: ir.Operation, plan: Plan) -> list[int]:
     return perm
 
 
-def _per_block(op: ir.Operation, operand: int, phys: Physical, perm: list[int] | None) -> None:
-    """Clone `op` once per block of the legalized operand `operand`.
+def _per_block(op: ir.Operation, operand: int, phys: Physical, perm: list[int] | None,
+               base: Sequence[Index] | None = None, counts: Sequence[int] | None = None,
+               dims: Sequence[int] | None = None) -> None:
+    """Clone `op` once per block of the legalized operand `operand` (the whole buffer,
+    or `counts` blocks from block `base`, seen by `op` over the buffer dims `dims`).
 
     The other memref operands get the logical subview of the same block. For a
     transpose (`perm`) that region is transposed, and the block's free dim is cut
     into chunks of at most `t0` columns: they become the other side's partition dim.
     """
     plan = phys.plan
+    rank = len(plan.shape)
+    base = [0] * rank if base is None else list(base)
+    counts = plan.blocks if counts is None else counts
+    dims = list(range(rank)) if dims is None else list(dims)
+    if rank - 1 not in dims:
+        raise pass_error(PASS_NAME, op, "an op on a slice of a legalized SBUF buffer without its free dim")
     t0, t_last = plan.partition_tile, plan.tile[-1]
     chunk = math.gcd(t_last, t0) if perm is not None else t_last
     with op.location, ir.InsertionPoint(op):
-        ivs, body = loop_nest([*plan.blocks, t_last // chunk])
-        blocks, c = ivs[:-1], ivs[-1]
+        ivs, body = loop_nest([*counts, t_last // chunk])
+        local, c = ivs[:-1], ivs[-1]
         with body:
+            blocks = [add_index(b, iv) for b, iv in zip(base, local, strict=True)]
             free = scaled(c, chunk)
-            offsets = [scaled(b, t) for b, t in zip(blocks, plan.tile, strict=True)]
+            offsets = [scaled(b, t) for b, t in zip(local, plan.tile, strict=True)]
             offsets[-1] = add_index(offsets[-1], free)
             sizes = [*plan.tile[:-1], chunk]
+            offsets, sizes = [offsets[d] for d in dims], [sizes[d] for d in dims]
             operands = []
             for i, value in enumerate(op.operands):
                 if i == operand:
@@ -176,7 +210,7 @@ def fix_ranks(op: ir.Operation) -> None:
     if not (high_on_chip or _ranks_disagree(op, values)):
         return
     if not is_identity_op(op):
-        if _ranks_disagree(op, values):
+        if not drop_unit_loops(op) and _ranks_disagree(op, values):
             raise pass_error(PASS_NAME, op, "operand ranks disagree after layout legalization and the op "
                              "is not elementwise with identity maps")
         return

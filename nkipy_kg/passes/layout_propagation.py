@@ -126,6 +126,18 @@ def is_annotatable_producer(op: ir.Operation) -> bool:
 # -- default tiles -----------------------------------------------------------------------
 
 
+def capped(size: int, cap: int) -> int:
+    """The largest divisor of `size` that is at most `cap` (`size` itself when it fits).
+
+    A hardware cap that does not divide the dim (N = 768 against one 512-wide PSUM
+    bank) would leave a partial last tile, which canonicalize-loop-step rejects; the
+    reference takes min(size, cap) and fails there. 768 -> 384, 200 -> 100 (cap 128).
+    """
+    if size <= cap:
+        return size
+    return next(d for d in range(cap, 0, -1) if size % d == 0)
+
+
 def tiled_partition_axis(rank: int, pdim: int, dims: Sequence[int] = (), partitions: int = 128) -> int:
     """The value dim that carries the partition tile for a layout with `partition_dim = pdim`.
 
@@ -163,7 +175,7 @@ def default_loop_tile(op: ir.Operation, limits: Limits, pdim: int = 0) -> list[i
         if loop is None:
             continue
         if k == pdim:
-            tile[loop] = min(extents[loop], limits.partitions)
+            tile[loop] = capped(extents[loop], limits.partitions)
         elif k != free:
             tile[loop] = 1
     return tile
@@ -173,10 +185,10 @@ def matmul_seed_tile(op: ir.Operation, limits: Limits) -> list[int]:
     """[min(M, P), min(N, 512), min(K, P)] (batch matmul: [1, ...])."""
     extents = loop_extents(op)
     if op.name == "linalg.batch_matmul":
-        return [1, min(extents[1], limits.partitions), min(extents[2], limits.matmul_free),
-                min(extents[3], limits.partitions)]
-    return [min(extents[0], limits.partitions), min(extents[1], limits.matmul_free),
-            min(extents[2], limits.partitions)]
+        return [1, capped(extents[1], limits.partitions), capped(extents[2], limits.matmul_free),
+                capped(extents[3], limits.partitions)]
+    return [capped(extents[0], limits.partitions), capped(extents[1], limits.matmul_free),
+            capped(extents[2], limits.partitions)]
 
 
 def matmul_operand_tile(op: ir.Operation, index: int, limits: Limits) -> tuple[Tile, int]:
@@ -193,12 +205,12 @@ def matmul_operand_tile(op: ir.Operation, index: int, limits: Limits) -> tuple[T
     tile, pdim = [], 0
     for k, loop in enumerate(maps(op)[index]):
         if loop in k_loops:
-            tile.append(min(extents[loop], limits.partitions))
+            tile.append(capped(extents[loop], limits.partitions))
             pdim = k
         elif loop == n_loop:
-            tile.append(min(extents[loop], limits.matmul_free))
+            tile.append(capped(extents[loop], limits.matmul_free))
         elif loop == out[-2]:
-            tile.append(min(extents[loop], limits.partitions))
+            tile.append(capped(extents[loop], limits.partitions))
         else:
             tile.append(1)  # batch
     return tuple(tile), pdim
@@ -236,8 +248,8 @@ def loop_tile_from(op: ir.Operation, known: Callable[[ir.Value], Tile | None], f
     if is_matmul(op):  # hardware caps: M and K at the partitions, N at one PSUM bank
         out = maps(op)[-1]
         for loop in reduction_loops(op) | {out[-2]}:
-            result[loop] = min(result[loop], limits.partitions)
-        result[out[-1]] = min(result[out[-1]], limits.matmul_free)
+            result[loop] = capped(result[loop], limits.partitions)
+        result[out[-1]] = capped(result[out[-1]], limits.matmul_free)
         if op.name == "linalg.batch_matmul":
             result[out[0]] = 1
         return tuple(result)
@@ -248,7 +260,7 @@ def loop_tile_from(op: ir.Operation, known: Callable[[ir.Value], Tile | None], f
                  and ir.ShapedType(v.type).rank == rank and pdim < rank]
     for _, dims in same_rank:  # whichever loop lands on the partition dim fits the partitions
         if dims[pdim] is not None:
-            result[dims[pdim]] = min(result[dims[pdim]], limits.partitions)
+            result[dims[pdim]] = capped(result[dims[pdim]], limits.partitions)
     if pdim < rank and out[pdim] is not None:
         for value, dims in same_rank[:-1]:  # the inputs; a broadcast (size-1) dim does not clamp
             if dims[pdim] == out[pdim]:

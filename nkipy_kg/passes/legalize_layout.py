@@ -42,24 +42,34 @@ Where this does better than the reference:
   block by block on 2-D tiles, never through an un-annotated temporary or a
   collapse_shape view that would pair differently-permuted operands (only fills,
   which ignore element order, use the `[t0, rest]` view);
-- `memref.cast`s of the buffer and rank-reducing subviews are followed.
+- `memref.cast`s of the buffer and rank-reducing subviews are followed, also as the
+  source of further subviews (a row block of one head of a batch-leading buffer);
+- a subview spanning several blocks (np.split's `qkv[:, 256:512]` copied to HBM, a
+  whole head transposed) is used block by block by copies, elementwise ops and
+  2-D transposes (`layout_copies.tile_subview_use`), not rejected;
+- a generic whose operands disagree in rank (a legalized 2-D tile next to a
+  `[128, 1, 128]` buffer, `scores * scale` on a batch-leading value) or that
+  works on rank > 2 SBUF tiles with unit dims loses its unit loops
+  (`layout_unit_loops`), so NISA sees 2-D operands;
+- a one-block buffer with leading unit dims is allocated partition dim first and a
+  1-D vector longer than the partitions becomes a `[1, N]` row, its chunk
+  subviews included (`layout_vectors`).
 """
 
 from __future__ import annotations
 
-from nkipy_kg._mlir import ir, memref
+from nkipy_kg._mlir import ir
 from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.passes.common import collect, collect_named, is_inside_nkipy_region, pass_error
 from nkipy_kg.passes.layout_copies import (Physical, add_index, block_index, decompose_hbm_fill, fix_ranks,
-                                           is_hbm_fill, is_identity_op, tile_whole_use)
+                                           is_hbm_fill, is_identity_op, tile_subview_use, tile_whole_use)
 from nkipy_kg.passes.layout_physical import PASS_NAME, demote, physical_alloc, plan_for
+from nkipy_kg.passes.layout_vectors import (IGNORED_USES, drop_leading_units, is_long_vector, subview_offsets_sizes,
+                                            vector_as_row)
 from nkipy_kg.passes.layout_views import Index, collapse, expand_leading_units, is_collapsible, subview
 from nkipy_kg.passes.memref_helpers import defining_op, func_ops, is_declaration, space_of, view_closure
 from nkipy_kg.passes.registry import python_pass
 from nkipy_kg.targets import DEFAULT_TARGET, get_target
-
-IGNORED_USES = ("nkipy.layout",)
-
 
 @python_pass(PASS_NAME, "SBUF buffers -> physical [t0, nb..., t_last] layout; 2-D tiles everywhere",
              target=DEFAULT_TARGET)
@@ -75,8 +85,8 @@ def _legalize_func(func_op: ir.Operation, partitions: int) -> None:
     with func_op.location:  # a fallback: every created op also gets its own op's location
         for alloc in collect(func_op, _is_candidate):
             _legalize(alloc, partitions)
-        for alloc in collect(func_op, lambda op: _is_long_vector(op, partitions)):
-            _vector_as_row(alloc)
+        for alloc in collect(func_op, lambda op: is_long_vector(op, partitions)):
+            vector_as_row(alloc)
         for fill in collect(func_op, is_hbm_fill):
             decompose_hbm_fill(fill, partitions)
         for op in collect(func_op, _needs_rank_check):
@@ -101,6 +111,8 @@ def _legalize(alloc: ir.Operation, partitions: int) -> None:
     if plan is None:
         if _overflows_partitions(alloc, partitions):
             demote(alloc)
+        else:
+            drop_leading_units(alloc, partitions)
         return
     if plan == "demote":
         demote(alloc)
@@ -109,63 +121,6 @@ def _legalize(alloc: ir.Operation, partitions: int) -> None:
     base = phys.view if defining_op(phys.view).name == "memref.alloc" else defining_op(phys.view).operands[0]
     _redirect_uses(alloc.results[0], phys, base)
     alloc.erase()
-
-
-def _is_long_vector(op: ir.Operation, partitions: int) -> bool:
-    if op.name != "memref.alloc" or is_inside_nkipy_region(op):
-        return False
-    t = ir.MemRefType(op.results[0].type)
-    return space_of(op.results[0]) == MemSpace.Sbuf and t.rank == 1 and t.has_static_shape \
-        and t.shape[0] > partitions
-
-
-def _vector_as_row(alloc: ir.Operation) -> None:
-    """A 1-D SBUF vector `[N]` longer than the partitions (rmsnorm's weight, a broadcast
-    operand `x * w[N]`) becomes one row `[1, N]`: copies see the other side through an
-    `expand_shape`, generics index it `(0, d_k)` instead of `(d_k)`, fills and
-    deallocs take the row as is. Anything else is an error."""
-    t = ir.MemRefType(alloc.results[0].type)
-    row_t = ir.MemRefType.get([1, t.shape[0]], t.element_type, None, t.memory_space)
-    with alloc.location, ir.InsertionPoint(alloc):
-        row = memref.AllocOp(row_t, [], [])
-        if "alignment" in alloc.attributes:
-            row.operation.attributes["alignment"] = alloc.attributes["alignment"]
-    for use in list(alloc.results[0].uses):
-        op, n = use.owner.operation, use.operand_number
-        if op.name in IGNORED_USES:
-            op.erase()
-        elif op.name in ("memref.dealloc", "linalg.fill"):
-            op.operands[n] = row.result
-        elif op.name == "memref.copy":
-            with op.location, ir.InsertionPoint(op):
-                op.operands[1 - n] = _expand_to_row(op.operands[1 - n])
-            op.operands[n] = row.result
-        elif op.name == "linalg.generic" and n < len(ir.ArrayAttr(op.attributes["indexing_maps"])):
-            maps = [ir.AffineMapAttr(a).value for a in ir.ArrayAttr(op.attributes["indexing_maps"])]
-            old = maps[n]
-            maps[n] = ir.AffineMap.get(old.n_dims, old.n_symbols, [ir.AffineConstantExpr.get(0), *old.results])
-            op.attributes["indexing_maps"] = ir.ArrayAttr.get([ir.AffineMapAttr.get(m) for m in maps])
-            op.operands[n] = row.result
-        else:
-            raise pass_error(PASS_NAME, op, f"cannot legalize a use of a 1-D SBUF vector by {op.name}",
-                             "a vector longer than the partitions is kept as one [1, N] row")
-    alloc.erase()
-
-
-def _expand_to_row(value: ir.Value) -> ir.Value:
-    """`[N] -> [1, N]` by `memref.expand_shape` (any 1-D strided layout)."""
-    t = ir.MemRefType(value.type)
-    (stride,), offset = t.get_strides_and_offset()
-    dyn = ir.ShapedType.get_dynamic_stride_or_offset()
-    outer = dyn if stride == dyn else stride * t.shape[0]
-    if offset == 0 and stride == 1:
-        layout = None
-    else:
-        layout = ir.StridedLayoutAttr.get(offset, [outer, stride])
-    row_t = ir.MemRefType.get([1, t.shape[0]], t.element_type, layout, t.memory_space)
-    i64 = ir.IntegerType.get_signless(64)
-    attr = ir.ArrayAttr.get([ir.ArrayAttr.get([ir.IntegerAttr.get(i64, 0), ir.IntegerAttr.get(i64, 1)])])
-    return memref.ExpandShapeOp(row_t, value, attr, [], [1, t.shape[0]]).result
 
 
 def _overflows_partitions(alloc: ir.Operation, partitions: int) -> bool:
@@ -229,10 +184,19 @@ def _erase_with_layouts(op: ir.Operation) -> None:
     op.erase()
 
 
-def _rewrite_subview(sv: ir.Operation, phys: Physical, parent: list[Index]) -> None:
-    """Replace subview `sv` (of a buffer at block offsets `parent`) by a physical block subview."""
+def _rewrite_subview(sv: ir.Operation, phys: Physical, parent: list[Index], dims: list[int] | None = None) -> None:
+    """Replace subview `sv` (of a buffer at block offsets `parent`) by a physical block subview.
+
+    `dims`: the buffer dims `sv`'s source exposes (fewer than the buffer's rank below a
+    rank-reducing subview, e.g. one head `[256, 256]` of `[8, 256, 256]`)."""
     plan = phys.plan
-    offsets, sizes = _subview_offsets_sizes(sv)
+    rank = len(plan.shape)
+    dims = list(range(rank)) if dims is None else dims
+    offsets, sizes = subview_offsets_sizes(sv)
+    if len(sizes) != len(dims):
+        raise pass_error(PASS_NAME, sv, "a subview of an SBUF buffer view must have the rank of its source")
+    kept = [dims[k] for k in _kept_dims(sizes, list(ir.MemRefType(sv.results[0].type).shape))]
+    offsets, sizes = _in_buffer_rank(offsets, sizes, dims, rank)
     with sv.location, ir.InsertionPoint(sv):
         blocks, counts = [], []
         for i, (off, size, tile) in enumerate(zip(offsets, sizes, plan.tile, strict=True)):
@@ -250,15 +214,13 @@ def _rewrite_subview(sv: ir.Operation, phys: Physical, parent: list[Index]) -> N
         if user.name in IGNORED_USES:
             continue
         if user.name == "memref.subview":
-            _rewrite_subview(user, phys, blocks)
+            _rewrite_subview(user, phys, blocks, kept)
             continue
-        if counts[plan.pdim] != 1:
-            raise pass_error(PASS_NAME, user, f"an operand spans {counts[plan.pdim]} partition blocks of "
-                             f"{plan.partition_tile}; it cannot be one [partition, free] tile")
-        rank = len(plan.shape)
-        if not is_collapsible(ir.MemRefType(new.type), range(2, rank + 2)):
-            raise pass_error(PASS_NAME, user, f"an operand spans {counts[-1]} free blocks of the "
-                             f"partition-contiguous layout (free tile {plan.tile[-1]}); it is not one 2-D view")
+        if counts[plan.pdim] != 1 or not is_collapsible(ir.MemRefType(new.type), range(2, rank + 2)):
+            # Several partition blocks (or free blocks of a partition-contiguous layout): no
+            # single 2-D tile, so an elementwise user or a copy runs block by block.
+            tile_subview_use(user, use.operand_number, phys, blocks, counts, kept)
+            continue
         with sv.location, ir.InsertionPoint(sv):
             view = collapse(new, [[0, 1], list(range(2, rank + 2))])
         reduced = ir.MemRefType(result.type)
@@ -283,13 +245,23 @@ def _rewrite_subview(sv: ir.Operation, phys: Physical, parent: list[Index]) -> N
         new.owner.erase()
 
 
-def _subview_offsets_sizes(sv: ir.Operation) -> tuple[list[Index], list[int]]:
-    static_offsets = list(ir.DenseI64ArrayAttr(sv.attributes["static_offsets"]))
-    sizes = list(ir.DenseI64ArrayAttr(sv.attributes["static_sizes"]))
-    strides = list(ir.DenseI64ArrayAttr(sv.attributes["static_strides"]))
-    dyn = ir.ShapedType.get_dynamic_stride_or_offset()
-    if any(s == ir.ShapedType.get_dynamic_size() for s in sizes) or any(s != 1 for s in strides):
-        raise pass_error(PASS_NAME, sv, "subviews of SBUF buffers need static sizes and unit strides")
-    dynamic = iter(list(sv.operands)[1:])
-    offsets: list[Index] = [next(dynamic) if o == dyn else o for o in static_offsets]
-    return offsets, sizes
+def _kept_dims(sizes: list[int], result_shape: list[int]) -> list[int]:
+    """Which of a subview's `sizes` its (possibly rank-reducing) result keeps (dropped ones are units)."""
+    kept, j = [], 0
+    for i, size in enumerate(sizes):
+        if j < len(result_shape) and size == result_shape[j]:
+            kept.append(i)
+            j += 1
+    return kept
+
+
+def _in_buffer_rank(offsets: list[Index], sizes: list[int], dims: list[int],
+                    rank: int) -> tuple[list[Index], list[int]]:
+    """A subview's offsets/sizes over the buffer dims `dims` its source exposes, in the
+    buffer's rank: dims a rank-reducing subview dropped come back with offset 0 and
+    size 1 (the source's block offsets already place them)."""
+    full_offsets: list[Index] = [0] * rank
+    full_sizes = [1] * rank
+    for k, dim in enumerate(dims):
+        full_offsets[dim], full_sizes[dim] = offsets[k], sizes[k]
+    return full_offsets, full_sizes

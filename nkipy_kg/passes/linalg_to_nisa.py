@@ -27,9 +27,15 @@ loops. Loops, index arithmetic and views are kept; every other op is replaced:
 | reduction `linalg.generic` (trailing axes)    | tensor_reduce_arith into a temp + tensor_tensor     |
 |                                               | combine into the init (accumulates across tiles)    |
 | reduction over the partition axis alone       | cross_partition_reduce + combine                    |
+| generic over [1, P, F] tiles (unit iter dims) | the same rows on collapse_shape views without them  |
+| 1-D operand of a 2-D generic ([n] SBUF = n    | [P] read per row: [P, 1] tensor_scalar broadcast;   |
+| partitions x 1)                               | [F] read along the free axis: PE transpose to a     |
+|                                               | [1, F] row, then the row broadcast above            |
 | transposed-A `linalg.matmul` SBUF x SBUF->PSUM| `nisa.matmul`; accumulate = false on the first K    |
 |                                               | tile when PSUM is not initialised otherwise (the K  |
 |                                               | loop is peeled: a one-trip clone + the rest)        |
+| `memref.copy` S -> PSUM accumulator where S is| `nisa.memset 0` (dropped for the accumulate flag    |
+| only written by storing that accumulator back | when the K loop follows): never read unwritten SBUF |
 | `linalg.transpose` HBM/SBUF -> SBUF           | `nisa.dma_transpose`                                |
 | `linalg.transpose` SBUF -> PSUM (2-D)         | `nisa.transpose` (PE array)                         |
 | `nkipy.gather` (memref, HBM src, SBUF [N,1])  | `nisa.dma_copy_indirect`                            |
@@ -59,7 +65,8 @@ from __future__ import annotations
 
 from nkipy_kg._mlir import ir
 from nkipy_kg.passes.common import collect
-from nkipy_kg.passes.nisa_lowering_common import PASS_NAME, VIEW_OPS, error, root
+from nkipy_kg.passes.nisa_lowering_accumulate import first_k_tile_overwrites
+from nkipy_kg.passes.nisa_lowering_common import PASS_NAME, VIEW_OPS, error
 from nkipy_kg.passes.nisa_lowering_compute import (
     lower_elementwise_generic, lower_matmul, lower_named, lower_reduction,
 )
@@ -67,6 +74,8 @@ from nkipy_kg.passes.nisa_lowering_memory import (
     lower_alloc, lower_copy, lower_dealloc, lower_fill, lower_gather, lower_transpose,
 )
 from nkipy_kg.passes.common import NAMED_BINARY, NAMED_UNARY, iterator_types
+from nkipy_kg.passes.nisa_lowering_uninit import drop_copies_of_unwritten
+from nkipy_kg.passes.nisa_lowering_unitdims import drop_unit_iteration_dims, expand_vector_operands, lift_rank1
 from nkipy_kg.passes.registry import python_pass
 from nkipy_kg.targets import DEFAULT_TARGET, get_target
 
@@ -87,6 +96,7 @@ def _run(module_op: ir.Operation, target: str) -> None:
     # Allocations first, so every instruction created later sees nisa.alloc roots.
     for op in collect(module_op, lambda o: o.name == "memref.alloc"):
         lower_alloc(op)
+    zero_fills = drop_copies_of_unwritten(module_op)  # before the copies are lowered
     matmuls: list[ir.Operation] = []
     for op in collect(module_op, _is_compute):
         if op.name == "linalg.matmul":
@@ -95,7 +105,7 @@ def _run(module_op: ir.Operation, target: str) -> None:
             _lower_one(op)
     for op in collect(module_op, lambda o: o.name == "memref.dealloc"):
         lower_dealloc(op)
-    _first_k_tile_overwrites(matmuls)
+    first_k_tile_overwrites(matmuls, zero_fills)
     for op in collect(module_op, _left_over):
         raise error(op, f"no nisa lowering for '{op.name}'")
 
@@ -111,6 +121,9 @@ def _inside_linalg(op: ir.Operation) -> bool:
 
 
 def _lower_generic(op: ir.Operation) -> None:
+    drop_unit_iteration_dims(op)  # [1, P, F] tiles of batch-leading buffers -> [P, F]
+    expand_vector_operands(op)    # 1-D [F] / [P] operands -> [1, F] / [P, 1] views
+    lift_rank1(op)                # generics over one dim -> [n, 1]
     if any(t == "reduction" for t in iterator_types(op)):
         lower_reduction(op)
     else:
@@ -140,76 +153,3 @@ def _left_over(op: ir.Operation) -> bool:
     if name in KEEP_OPS or name.startswith(KEEP_DIALECTS):
         return False
     return not _inside_linalg(op)
-
-
-# --- matmul accumulation -------------------------------------------------------
-
-def _writers(buffer: ir.Value) -> list[ir.Operation]:
-    """nisa instructions writing (operand 0) into `buffer` or a view of it."""
-    found, stack = [], [buffer]
-    while stack:
-        value = stack.pop()
-        for use in value.uses:
-            owner = use.owner
-            owner = owner.operation if hasattr(owner, "operation") else owner
-            if owner.name in VIEW_OPS and use.operand_number == 0:
-                stack.append(owner.results[0])
-            elif owner.name.startswith("nisa.") and owner.name != "nisa.release" and use.operand_number == 0:
-                found.append(owner)
-    return found
-
-
-def _first_k_tile_overwrites(matmuls: list[ir.Operation]) -> None:
-    """linalg.matmul accumulates into C; when nothing but matmuls writes C's PSUM
-    buffer (the zero fill was removed upstream), the first K tile must overwrite."""
-    by_root: dict = {}
-    for mm in matmuls:
-        by_root.setdefault(root(mm.operands[0]), []).append(mm)
-    for buffer, mms in by_root.items():
-        writers = _writers(buffer)
-        if any(w.name != "nisa.matmul" for w in writers):
-            continue  # initialised by a copy/memset: every tile accumulates
-        if len(writers) != 1:
-            raise error(writers[0], "several matmuls accumulate into one uninitialised PSUM buffer; "
-                                    "cannot choose the first K tile")
-        mm = writers[0]
-        loops = _loops_between(mm, buffer)
-        if not loops:
-            mm.attributes["accumulate"] = ir.BoolAttr.get(False)
-        elif len(loops) == 1:
-            _peel_first_iteration(loops[0], mm, buffer)
-        else:
-            raise error(mm, f"matmul accumulates across {len(loops)} loops into an uninitialised "
-                            "PSUM buffer; expected one K loop")
-
-
-def _loops_between(op: ir.Operation, buffer: ir.Value) -> list[ir.Operation]:
-    owner_block = buffer.owner if isinstance(buffer, ir.BlockArgument) else buffer.owner.operation.block
-    loops, parent = [], op.parent
-    while parent is not None and parent.name != "func.func":
-        if parent.name == "scf.for":
-            loops.append(parent)
-        if owner_block is not None and _block_contains(owner_block, parent):
-            break
-        parent = parent.parent
-    return loops
-
-
-def _block_contains(block: ir.Block, op: ir.Operation) -> bool:
-    return op.block == block if op.block is not None else False
-
-
-def _peel_first_iteration(loop: ir.Operation, mm: ir.Operation, buffer: ir.Value) -> None:
-    """for k in [lb, ub): body  ->  for k in [lb, lb+step): body' ; for k in [lb+step, ub): body
-    where body' is the clone whose matmul overwrites."""
-    if len(loop.results):
-        raise error(mm, "the K loop carries values; cannot peel its first iteration")
-    lb, step = loop.operands[0], loop.operands[2]
-    with ir.InsertionPoint(loop), loop.location:
-        nxt = ir.Operation.create("arith.addi", results=[lb.type], operands=[lb, step]).results[0]
-        first = loop.clone(ir.InsertionPoint(loop))
-    first.operands[1] = nxt
-    loop.operands[0] = nxt
-    for clone_mm in collect(first, lambda o: o.name == "nisa.matmul"):
-        if root(clone_mm.operands[0]) == buffer:
-            clone_mm.attributes["accumulate"] = ir.BoolAttr.get(False)

@@ -115,6 +115,8 @@ def constant_value(value: ir.Value) -> float | None:
     attr = value.owner.operation.attributes["value"]
     if isinstance(attr, ir.FloatAttr):
         return ir.FloatAttr(attr).value
+    if isinstance(attr, ir.BoolAttr):  # i1 constants (`arith.constant true`): 1.0 / 0.0
+        return 1.0 if ir.BoolAttr(attr).value else 0.0
     if isinstance(attr, ir.IntegerAttr):
         return float(ir.IntegerAttr(attr).value)
     return None

@@ -6,9 +6,11 @@ from __future__ import annotations
 from nkipy_kg._mlir import ir
 from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.passes.common import iterator_types
+from nkipy_kg.passes.nisa_lowering_broadcast import broadcast_rows, column_to_row, transposed
 from nkipy_kg.passes.nisa_lowering_common import (
     ON_CHIP, alloc, emit, error, f32_constant, memref_of, release, scalar_operand, segments, shape, space,
 )
+from nkipy_kg.passes.nisa_lowering_reduce import partition_reduce
 
 # ALU op of each binary body op / named binary linalg op.
 BINARY = {
@@ -26,12 +28,21 @@ ACTIVATION = {
     "math.rsqrt": "rsqrt", "math.absf": "abs", "math.erf": "erf", "math.sin": "sin",
     "linalg.exp": "exp", "linalg.log": "log", "linalg.tanh": "tanh", "linalg.sqrt": "sqrt",
     "linalg.rsqrt": "rsqrt", "linalg.abs": "abs", "linalg.erf": "erf", "linalg.square": "square",
+    "math.atan": "arctan",
 }
+# ALU comparison of each arith.cmpf predicate (arith::CmpFPredicate values; the ALU gives
+# 1.0 / 0.0, false on NaN like the ordered predicates, true on NaN for `une` only).
+CMPF = {1: "is_equal", 2: "is_gt", 3: "is_ge", 4: "is_lt", 5: "is_le", 13: "not_equal"}
+# Boolean (i1) logic as the ALU's logical ops on 1.0 / 0.0 (on wider integers these
+# arith ops are bitwise and have no row here).
+LOGICAL_I1 = {"arith.andi": "logical_and", "arith.ori": "logical_or", "arith.xori": "logical_xor"}
 CASTS = {"arith.truncf", "arith.extf", "linalg.copy"}
 # Reduction op of each combiner.
 REDUCE = {"arith.addf": "add", "arith.mulf": "multiply", "arith.maximumf": "max", "arith.maxnumf": "max",
           "arith.minimumf": "min", "arith.minnumf": "min", "arith.addi": "add"}
-PARTITION_REDUCE = {"add", "max"}
+# all / any over booleans (1.0 / 0.0): min / max; on wider integers andi / ori are bitwise.
+REDUCE_I1 = {"arith.andi": "min", "arith.ori": "max"}
+PARTITION_REDUCE = {"add", "max", "min"}  # min as -max(-x)
 
 
 # --- operand kinds: ("tile", memref) full shape, ("pvec", [P,1] memref), ("scalar", f32 value)
@@ -83,32 +94,22 @@ def _operand_kind(origin: ir.Operation, value: ir.Value, m: ir.Attribute) -> tup
     dims, res = _dims(m), _map_results(m)
     if res == dims:
         return ("tile", value)
+    if len(dims) != 2:
+        raise error(origin, f"operand indexing map {ir.AffineMapAttr(m).value} over {len(dims)} dims: "
+                            "only identities are supported beyond 2-D tiles")
+    if res == [dims[1], dims[0]] and shape(value)[0] == 1:
+        return ("transposed_row", value)  # a [1, n] row read down an [n, 1] column
     if res and res[0] == dims[0] and all(r == "0" for r in res[1:]) and shape(value)[1:] == [1] * (len(res) - 1):
         if len(res) != 2:
             raise error(origin, f"per-partition broadcast operand {value.type} must be a [P, 1] tile")
         return ("pvec", value)
     if len(res) == 2 and res == ["0", dims[1]] and shape(value)[0] == 1:
         return ("row", value)
+    if len(res) == 2 and res == [dims[1], "0"] and shape(value)[1] == 1:
+        return ("column_row", value)  # an [F, 1] column read along the free axis
     raise error(origin, f"operand indexing map {ir.AffineMapAttr(m).value} is not an identity, "
-                        "a per-partition [P, 1] broadcast or a [1, F] row broadcast (other broadcasts "
-                        "are not supported by linalg-to-nisa yet)")
-
-
-def broadcast_rows(origin: ir.Operation, row: ir.Value, full: list[int], temps: list[ir.Value]) -> ir.Value:
-    """A [1, F] row repeated on P partitions: ones[1, P]^T @ row[1, F] on the PE array
-    (K = 1), copied from PSUM to an SBUF tile (so it can pair with a PSUM operand)."""
-    p, f = full
-    et = ir.ShapedType(row.type).element_type
-    ones = alloc(origin, memref_of([1, p], et, MemSpace.Sbuf))
-    emit(origin, "memset", [ones], value=ir.FloatAttr.get(ir.F32Type.get(), 1.0))
-    acc = alloc(origin, memref_of([p, f], ir.F32Type.get(), MemSpace.Psum))
-    emit(origin, "matmul", [acc, ones, row], accumulate=False)
-    tile = alloc(origin, memref_of([p, f], ir.F32Type.get(), MemSpace.Sbuf))
-    emit(origin, "tensor_copy", [tile, acc])
-    release(origin, acc)
-    release(origin, ones)
-    temps.append(tile)
-    return tile
+                        "a per-partition [P, 1] broadcast, a [1, F] row broadcast or an [F, 1] column "
+                        "read along the free axis (other broadcasts are not supported by linalg-to-nisa yet)")
 
 
 def lower_named(op: ir.Operation) -> None:
@@ -157,10 +158,13 @@ def lower_elementwise_generic(op: ir.Operation) -> None:
     env[block.arguments[n_in]] = ("tile", dst)
     temps: list[ir.Value] = []
     for arg, kind_ in list(env.items()):
-        if kind_[0] == "row":
+        if kind_[0] == "transposed_row":
+            env[arg] = ("tile", transposed(op, kind_[1], temps))
+        elif kind_[0] in ("row", "column_row"):
             if len(shape(dst)) != 2:
                 raise error(op, "row broadcast into a tile that is not 2-D")
-            env[arg] = ("tile", broadcast_rows(op, kind_[1], shape(dst), temps))
+            row = kind_[1] if kind_[0] == "row" else column_to_row(op, kind_[1], temps)
+            env[arg] = ("tile", broadcast_rows(op, row, shape(dst), temps))
     compute = body[:-1]
     yielded = body[-1].operands[0]
     if not compute:
@@ -182,6 +186,13 @@ def lower_elementwise_generic(op: ir.Operation) -> None:
             unary(op, ACTIVATION[b.name], kind(b.operands[0]), out)
         elif b.name == "arith.negf":
             unary(op, "negate", kind(b.operands[0]), out)
+        elif b.name == "arith.cmpf" and ir.IntegerAttr(b.attributes["predicate"]).value in CMPF:
+            binary(op, CMPF[ir.IntegerAttr(b.attributes["predicate"]).value], kind(b.operands[0]),
+                   kind(b.operands[1]), out)
+        elif b.name in LOGICAL_I1 and str(b.results[0].type) == "i1":
+            binary(op, LOGICAL_I1[b.name], kind(b.operands[0]), kind(b.operands[1]), out)
+        elif b.name == "arith.select" and all(kind(v)[0] == "tile" for v in b.operands):
+            emit(op, "select", [out, *(kind(v)[1] for v in b.operands)])
         elif b.name in CASTS:
             unary(op, "copy", kind(b.operands[0]), out)
         else:
@@ -202,9 +213,10 @@ def lower_reduction(op: ir.Operation) -> None:
         raise error(op, "only single-input reductions with a single combiner are supported")
     comb = body[0]
     args = list(block.arguments)
-    if comb.name not in REDUCE or {comb.operands[0], comb.operands[1]} != {args[0], args[1]}:
-        raise error(op, f"reduction combiner '{comb.name}' is not one of {sorted(REDUCE)}")
-    alu = REDUCE[comb.name]
+    table = {**REDUCE, **REDUCE_I1} if str(comb.results[0].type) == "i1" else REDUCE
+    if comb.name not in table or {comb.operands[0], comb.operands[1]} != {args[0], args[1]}:
+        raise error(op, f"reduction combiner '{comb.name}' is not one of {sorted(table)}")
+    alu = table[comb.name]
     src, dst = op.operands[0], op.operands[1]
     maps = list(ir.ArrayAttr(op.attributes["indexing_maps"]))
     if _map_results(maps[0]) != _dims(maps[0]):
@@ -212,25 +224,31 @@ def lower_reduction(op: ir.Operation) -> None:
     iters = iterator_types(op)
     red = [i for i, t in enumerate(iters) if t == "reduction"]
     rank = len(iters)
-    if space(src) not in ON_CHIP or space(dst) not in ON_CHIP:
+    if space(dst) not in ON_CHIP or (space(src) not in ON_CHIP and red != [0]):
         raise error(op, "reduction operands must be on chip (SBUF/PSUM)")
-    tmp = alloc(op, memref_of(shape(dst), ir.F32Type.get(), MemSpace.Sbuf))
     if red and red == list(range(rank - len(red), rank)) and red[0] > 0:
+        tmp = alloc(op, memref_of(shape(dst), ir.F32Type.get(), MemSpace.Sbuf))
         emit(op, "tensor_reduce_arith", [tmp, src], op=alu, num_r_dim=len(red))
+        temps = [tmp]
     elif red == [0]:
         if alu not in PARTITION_REDUCE:
             raise error(op, f"partition-axis reduction '{alu}' is not supported by cross_partition_reduce")
-        if space(src) != MemSpace.Sbuf:
-            raise error(op, "partition-axis reduction reads SBUF only")
-        emit(op, "cross_partition_reduce", [tmp, src], op=alu)
+        if space(src) == MemSpace.Psum:
+            raise error(op, "partition-axis reduction reads SBUF (or HBM, staged) only")
+        tmp = partition_reduce(op, src, alu)  # SBUF directly, HBM 128 rows at a time
+        temps = [tmp]
+        out = _map_results(maps[1])
+        if rank == 2 and out == ["d1", "0"]:  # a 1-D result lives as an [F, 1] column
+            tmp = transposed(op, tmp, temps)
+        elif shape(dst) != shape(tmp):
+            raise error(op, f"partition-axis reduction into {dst.type} with map {out}: expected [1, F]")
     else:
-        release(op, tmp)
         raise error(op, f"reduction over axes {red} of a rank-{rank} tile: only trailing free axes "
                         "or the partition axis alone are supported")
     emit(op, "tensor_tensor_arith", [dst, dst, tmp], op=alu)
-    release(op, tmp)
+    for t in temps:
+        release(op, t)
     op.erase()
-
 
 TRANSPOSED_A = (["d2", "d0"], ["d2", "d1"], ["d0", "d1"])
 

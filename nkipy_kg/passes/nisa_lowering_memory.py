@@ -8,6 +8,7 @@ from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.passes.nisa_lowering_common import (
     HBM, ON_CHIP, alloc, constant_value, elem, emit, error, memref_of, release, root, shape, space,
 )
+from nkipy_kg.passes.nisa_lowering_transpose import is_batched_transpose, transpose_hbm_blocks
 
 
 def lower_alloc(op: ir.Operation) -> None:
@@ -69,14 +70,40 @@ def lower_fill(op: ir.Operation) -> None:
     c = constant_value(value)
     if c is None:
         raise error(op, "linalg.fill of a non-constant value")
-    if space(dst) not in ON_CHIP:
-        raise error(op, f"linalg.fill of {space(dst).name if space(dst) else 'unplaced'} memory; "
-                        "nisa.memset writes SBUF/PSUM only")
     et = elem(dst)
-    attr = (ir.FloatAttr.get(ir.F32Type.get(), c) if isinstance(et, ir.FloatType)
-            else ir.IntegerAttr.get(et, int(c)))
-    emit(op, "memset", [dst], value=attr)
+    # i1 fills as 1.0 / 0.0 (an i1 attribute prints as a BoolAttr, not an integer value)
+    wide_int = isinstance(et, ir.IntegerType) and ir.IntegerType(et).width > 1
+    attr = ir.IntegerAttr.get(et, int(c)) if wide_int else ir.FloatAttr.get(ir.F32Type.get(), c)
+    if space(dst) in ON_CHIP:
+        emit(op, "memset", [dst], value=attr)
+    elif space(dst) in HBM:
+        _fill_hbm(op, dst, et, attr)
+    else:
+        raise error(op, f"linalg.fill of {space(dst).name if space(dst) else 'unplaced'} memory")
     op.erase()
+
+
+FILL_STAGE_BYTES = 32 * 1024  # per partition: a staging tile well inside SBUF (trn2: 192 KiB)
+
+
+def _fill_hbm(op: ir.Operation, dst: ir.Value, et: ir.Type, attr: ir.Attribute) -> None:
+    """HBM has no memset: memset an SBUF staging tile [p, n/p] (p the largest divisor of
+    the n elements up to 128 partitions) and DMA it out (dma_copy copies row-major
+    between any shapes of equal element count)."""
+    n = 1
+    for d in shape(dst):
+        n *= d
+    p = max(d for d in range(1, min(n, 128) + 1) if n % d == 0)
+    tile_t = memref_of([p, n // p], et, MemSpace.Sbuf)
+    bits = ir.FloatType(et).width if isinstance(et, ir.FloatType) else ir.IntegerType(et).width
+    nbytes = (n // p) * max(bits // 8, 1)
+    if nbytes > FILL_STAGE_BYTES:
+        raise error(op, f"linalg.fill of an HBM buffer needs a {nbytes}-byte per partition SBUF "
+                        f"staging tile (limit {FILL_STAGE_BYTES}); tile the fill first")
+    tile = alloc(op, tile_t)
+    emit(op, "memset", [tile], value=attr)
+    emit(op, "dma_copy", [dst, tile])
+    release(op, tile)
 
 
 def lower_transpose(op: ir.Operation) -> None:
@@ -88,6 +115,8 @@ def lower_transpose(op: ir.Operation) -> None:
         emit(op, "transpose", [dst, src])
     elif ds == MemSpace.Sbuf and (ss in HBM or ss == MemSpace.Sbuf):
         emit(op, "dma_transpose", [dst, src], permutation=perm)
+    elif ds in HBM and ss in HBM and is_batched_transpose(perm):
+        transpose_hbm_blocks(op, src, dst)  # one SBUF hop per (batch, 128-row block)
     elif ds in HBM and ss in HBM | {MemSpace.Sbuf}:
         hop = alloc(op, memref_of(shape(dst), elem(dst), MemSpace.Sbuf))
         emit(op, "dma_transpose", [hop, src], permutation=perm)

@@ -42,12 +42,15 @@ def load_nisa(text: str, filename: str = "<nisa>") -> ir.Module:
 
 
 def simulate(module: ir.Module | str, *arrays: Any, target: str | Target | None = None,
-             func_name: str | None = None, cost: bool = True, rates: CostTable | None = None) -> SimResult:
+             func_name: str | None = None, cost: bool = True, rates: CostTable | None = None,
+             execute: bool = True) -> SimResult:
     """Run a NISA function on NumPy inputs; returns outputs, final args and the modeled
-    profile (`rates` overrides the target's cost table, e.g. for calibration)."""
+    profile (`rates` overrides the target's cost table, e.g. for calibration).
+    `execute=False` only models time: instruction semantics are skipped (outputs are
+    meaningless), which makes production-size kernels cheap to cost."""
     if isinstance(module, str):
         module = load_nisa(module)
-    interp = NisaInterpreter(module, target=target, func_name=func_name)
+    interp = NisaInterpreter(module, target=target, func_name=func_name, execute=execute)
     # A custom Target without its own rate table is costed with the default target's rates.
     table = rates or COST_TABLES.get(interp.target.name, COST_TABLES[DEFAULT_TARGET])
     model = CostModel(table=table) if cost else None

@@ -18,11 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from nkipy_kg.sim.cost_formulas import FORMULAS, DmaWork
+from nkipy_kg.sim.cost_pool import BandwidthPool
+from nkipy_kg.sim.cost_regions import RegionIndex
 from nkipy_kg.sim.costs import CostTable, cost_table
 from nkipy_kg.sim.instr import Instr
 from nkipy_kg.sim.memory import Tile
 
 COMPUTE_ENGINES = ("Tensor", "Vector", "Scalar", "GpSimd")
+_IDLE_INSTRUCTIONS = 2048  # see CostModel._prune
+_PRUNE_EVERY = 256         # instructions between prunes (a prune scans every region)
 
 
 @dataclass(frozen=True)
@@ -84,13 +88,6 @@ class Profile:
         return out
 
 
-@dataclass
-class _Region:
-    write_end: float = 0.0
-    write_engine: str = ""
-    read_end: float = 0.0
-
-
 class CostModel:
     """Listener: `CostModel(target).on_instruction(instr, operands)`; result in `.profile`."""
 
@@ -102,57 +99,45 @@ class CostModel:
         self.last_writes: dict[str, list] = {e: [] for e in COMPUTE_ENGINES}
         self.queue_free: dict[str, float] = {}
         # 16 engines x 23 B/ns on trn2 (NCM §3.4) and the core's HBM share (NCM §1.1).
-        self.dma_pool = _Pool(self.table.dma_engines * self.table.dma_engine_bytes_per_ns)
-        self.hbm_pool = _Pool(self.table.hbm_bytes_per_ns)
-        self.regions: dict[Any, dict[tuple, _Region]] = {}
+        self.dma_pool = BandwidthPool(self.table.dma_engines * self.table.dma_engine_bytes_per_ns)
+        self.hbm_pool = BandwidthPool(self.table.hbm_bytes_per_ns)
+        self.regions = RegionIndex()
         self.floor: dict[Any, float] = {}  # per memory: latest end of pruned regions
         self.tensor_last_end: float | None = None
         self.tensor_warm_from = 0.0
         self.count = 0
+        self.names: dict[int, tuple[str, str]] = {}  # instruction index -> (short name, location)
+        self.last_use: dict[str, int] = {}  # engine or DMA queue -> instruction count at its last use
 
     # -- dependencies -------------------------------------------------------------
     def _deps(self, boxes_r: Sequence[tuple], boxes_w: Sequence[tuple]) -> tuple[float, set[str]]:
         """Earliest start allowed by the data dependencies, and the producer engines."""
         ready, producers = 0.0, set()
         for box, is_write in [(b, False) for b in boxes_r] + [(b, True) for b in boxes_w]:
-            key, r0, r1, c0, c1 = box
-            ready = max(ready, self.floor.get(key, 0.0))
-            for (o0, o1, p0, p1), reg in self.regions.get(key, {}).items():
-                if o0 > r1 or r0 > o1 or p0 > c1 or c0 > p1:
-                    continue
-                if reg.write_end > ready:
-                    ready = reg.write_end
-                if reg.write_end > 0 and not is_write:
-                    producers.add(reg.write_engine)
-                if is_write and reg.read_end > ready:
-                    ready = reg.read_end
+            key = box[0]
+            ready = max(ready, self.floor.get(key, 0.0), self.regions.ready_after(key, box[1:], is_write, producers))
         return ready, producers
 
     def _prune(self) -> None:
-        """Forget regions that can no longer delay anything: every engine and queue in
-        use is already past their last access (plus the DMA latency). Their latest
-        end is kept per memory as a floor, which is conservative."""
-        used = [t for t in self.engine_free.values() if t > 0] + list(self.queue_free.values())
+        """Forget regions that can no longer delay anything: every engine and DMA queue
+        in use is already past their last access (plus the DMA latency). Their latest end
+        is kept per memory as a floor, which is conservative. A lane unused for the last
+        _IDLE_INSTRUCTIONS instructions does not hold the horizon back (an engine used once
+        early would otherwise keep every region alive); if it gets work again, it waits
+        at most for the floor."""
+        recent = [lane for lane, last in self.last_use.items() if self.count - last <= _IDLE_INSTRUCTIONS]
+        used = [self.engine_free.get(lane, self.queue_free.get(lane, 0.0)) for lane in recent]
         if not used:
             return
         horizon = min(used) - self.table.dma_cross_engine_latency_ns
-        for key, regs in self.regions.items():
-            old = [box for box, reg in regs.items() if max(reg.write_end, reg.read_end) <= horizon]
-            for box in old:
-                reg = regs.pop(box)
-                self.floor[key] = max(self.floor.get(key, 0.0), reg.write_end, reg.read_end)
+        for key, end in self.regions.prune(horizon).items():
+            self.floor[key] = max(self.floor.get(key, 0.0), end)
 
     def _record(self, boxes_r: Sequence[tuple], boxes_w: Sequence[tuple], end: float, engine: str) -> None:
         for box in boxes_r:
-            regs = self.regions.setdefault(box[0], {})
-            reg = regs.get(box[1:]) or regs.setdefault(box[1:], _Region())
-            reg.read_end = max(reg.read_end, end)
-        for key, r0, r1, c0, c1 in boxes_w:
-            regs = self.regions.setdefault(key, {})
-            covered = [o for o in regs if r0 <= o[0] and o[1] <= r1 and c0 <= o[2] and o[3] <= c1]
-            for other in covered:
-                del regs[other]  # the new write dominates everything it fully covers
-            regs[(r0, r1, c0, c1)] = _Region(write_end=end, write_engine=engine, read_end=end)
+            self.regions.record_read(box[0], box[1:], end)
+        for box in boxes_w:
+            self.regions.record_write(box[0], box[1:], end, engine)
 
     # -- the listener -------------------------------------------------------------
     def on_instruction(self, ins: Instr, ops: Sequence[Any]) -> None:
@@ -172,14 +157,15 @@ class CostModel:
             self.last_writes[engine] = writes
         self._record(reads, writes, end, engine)
         self.count += 1
-        if self.count % 64 == 0:
+        if self.count % _PRUNE_EVERY == 0:
             self._prune()
         if engine == "Tensor" and ins.cls.__name__ == "MatmulOp":
             _, stat, mov = ops
             self.profile.matmul_flops += 2 * stat.arr.shape[0] * stat.arr.shape[1] * mov.arr.shape[1]
         self.profile.total_ns = max(self.profile.total_ns, end)
         if self.keep_events:
-            self.profile.events.append(Event(ins.short, engine, lane, start, end, ins.where(), ins.index))
+            names = self.names.get(ins.index) or self.names.setdefault(ins.index, (ins.short, ins.where()))
+            self.profile.events.append(Event(names[0], engine, lane, start, end, names[1], ins.index))
 
     def _schedule_compute(self, ins: Instr, cycles: float, ready: float, reads: list) -> tuple[float, float]:
         engine = ins.engine
@@ -192,6 +178,7 @@ class CostModel:
             duration = self._throttled(start, duration)
         end = start + duration
         self.engine_free[engine] = end
+        self.last_use[engine] = self.count
         self.profile.busy_ns[engine] = self.profile.busy_ns.get(engine, 0.0) + duration
         return start, end
 
@@ -225,40 +212,9 @@ class CostModel:
             end = max(end, self.hbm_pool.reserve(start, work.hbm_bytes, work.hbm_bytes / max(end - start, 1e-9)))
             self.profile.hbm_bytes += work.hbm_bytes
         self.queue_free[queue] = end
+        self.last_use[queue] = self.count
         self.profile.busy_ns["DMA"] = self.profile.busy_ns.get("DMA", 0.0) + wire / c.dma_engine_bytes_per_ns
         return start, end, f"DMA {queue}"
-
-
-class _Pool:
-    """A shared bandwidth (bytes/ns) reserved in time buckets, so transfers issued
-    later in program order can still use bandwidth left idle earlier."""
-
-    def __init__(self, rate: float, bucket_ns: float = 50.0) -> None:
-        self.rate, self.bucket = rate, bucket_ns
-        self.used: list[float] = []
-        self.full_until = 0  # every bucket before this index is full
-
-    def reserve(self, start: float, nbytes: float, max_rate: float) -> float:
-        """Move `nbytes` from `start` at <= max_rate; returns the finish time."""
-        t, left, b = start, float(nbytes), self.bucket
-        cap = self.rate * b * (1 - 1e-9)
-        while self.full_until < len(self.used) and self.used[self.full_until] >= cap:
-            self.full_until += 1
-        t = max(t, self.full_until * b)
-        while left > 1e-6:
-            i = int(t // b)
-            if i >= len(self.used):
-                self.used.extend([0.0] * (i + 1 - len(self.used) + 256))
-            span = (i + 1) * b - t
-            rate = min(max_rate, (self.rate * b - self.used[i]) / span)
-            if rate <= 1e-9:
-                t = (i + 1) * b
-                continue
-            take = min(rate * span, left)
-            self.used[i] += take
-            left -= take
-            t += take / rate
-        return t
 
 
 def _overlap(a: tuple, b: tuple) -> bool:

@@ -6,16 +6,25 @@ operands resolved to `Tile`s (NumPy views into SBUF/PSUM/HBM) or Python floats
 uninitialised memory) and writes with `write` (which rounds to the destination
 dtype, e.g. fp32 -> bf16 round-to-nearest-even, and marks the memory written).
 Float math is fp32 (neuroncore-model.md §1.4); matmul accumulates in fp32.
+
+Hardware rules checked here (as located `SimError`s): compute engines reach an
+n-partition operand only from partition 0 (n > 64), 0/64 (n > 32) or a multiple of
+32; a matmul may not accumulate onto PSUM that a non-matmul instruction wrote last.
+The partition check applies to partition-major views (dim-0 stride = the buffer's
+partition stride); a `reinterpret_cast` whose dim 0 walks the free bytes is not a
+hardware access pattern, and the simulator runs it as flat memory without a check.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 
 import numpy as np
 
 from nkipy_kg.dialects import nisa
 from nkipy_kg.dialects.nisa_base import BITVEC_OPS
+from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.errors import SimError
 from nkipy_kg.sim.instr import Instr
 from nkipy_kg.sim.memory import Tile
@@ -26,9 +35,31 @@ F32 = np.dtype(np.float32)
 
 def impl(op_class: type) -> Callable:
     def register(fn: Callable[[Instr, list], None]) -> Callable[[Instr, list], None]:
-        IMPLS[op_class] = fn
+        def checked(ins: Instr, ops: list) -> None:
+            if ins.engine != "DMA":
+                for t in ops:
+                    if t.__class__ is Tile and t.buf.space in _ON_CHIP:
+                        check_partitions(ins, t)
+            fn(ins, ops)
+        IMPLS[op_class] = checked
         return fn
     return register
+
+
+_ON_CHIP = (MemSpace.Sbuf, MemSpace.Psum)
+
+
+def check_partitions(ins: Instr, t: Tile) -> None:
+    """Compute engines reach a tile of n partitions starting at partition 0 if n > 64,
+    at 0 or 64 if n > 32, else at a multiple of 32 (neuroncore-model.md §1.3 placement)."""
+    if t.arr.ndim == 0 or t.buf.data.ndim == 0 or t.arr.strides[0] != t.buf.data.strides[0]:
+        return  # not a partition-major view (see the note in the module docstring)
+    offset = t.arr.__array_interface__["data"][0] - t.buf.data.__array_interface__["data"][0]
+    start, n = offset // t.buf.data.strides[0], t.arr.shape[0]
+    quantum = 128 if n > 64 else 64 if n > 32 else 32
+    if start % quantum:
+        raise SimError(f"{ins.name}: a {n}-partition operand of {t.buf.name} starts at partition {start}; "
+                       f"{ins.engine} reaches {n} partitions only from a multiple of {quantum}", ins.loc)
 
 
 def read(ins: Instr, t: Tile, role: str) -> np.ndarray:
@@ -44,6 +75,24 @@ def write(t: Tile, value) -> None:
     t.arr[...] = value  # NumPy casts with round-to-nearest-even (ml_dtypes for bf16)
     if t.mask is not None:
         t.mask[...] = True
+    if t.buf.space is MemSpace.Psum:
+        matmul_written(t)[...] = 0  # `_matmul` sets it again for its own writes
+
+
+# Per PSUM buffer: which elements a matmul wrote last. Accumulating onto PSUM that a
+# non-matmul instruction (memset, tensor_copy, ...) initialised is undefined on NC-v2/v3
+# (neuroncore-model.md §2.1 nc_matmul), so the simulator refuses it. Same itemsize as
+# the buffer, so a tile's byte offset and strides index the flags directly.
+_MATMUL_WRITTEN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def matmul_written(t: Tile) -> np.ndarray:
+    buf = t.buf
+    flags = _MATMUL_WRITTEN.get(buf)
+    if flags is None:
+        flags = _MATMUL_WRITTEN[buf] = np.zeros(buf.data.shape, np.dtype(f"u{buf.data.itemsize}"))
+    offset = t.arr.__array_interface__["data"][0] - buf.data.__array_interface__["data"][0]
+    return np.ndarray(t.arr.shape, flags.dtype, buffer=flags, offset=offset, strides=t.arr.strides)
 
 
 def f32(x: np.ndarray) -> np.ndarray:
@@ -106,7 +155,9 @@ ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "gelu_apprx_tanh": lambda x: 0.5 * x * (1 + np.tanh(np.float32(0.7978845608) * (x + 0.044715 * x ** 3))),
     "silu": lambda x: x / (1.0 + np.exp(-x)), "square": np.square, "sin": np.sin, "abs": np.abs,
     "sign": np.sign, "reciprocal": lambda x: 1.0 / x, "erf": _erf,
-    "softplus": lambda x: np.logaddexp(np.float32(0), x),
+    "softplus": lambda x: np.logaddexp(np.float32(0), x), "arctan": np.arctan,
+    "gelu_apprx_sigmoid": lambda x: x / (1.0 + np.exp(np.float32(-1.702) * x)),
+    "mish": lambda x: x * np.tanh(np.logaddexp(np.float32(0), x)),
 }
 
 def _reduce_subtract(x: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:
@@ -164,8 +215,14 @@ def _matmul(ins: Instr, ops: list) -> None:
     dst, stat, mov = ops
     product = f32(read(ins, stat, "stationary")).T @ f32(read(ins, mov, "moving"))
     if ins.attrs.get("accumulate", False):
-        product = read(ins, dst, "dst (accumulate)") + product
+        acc = read(ins, dst, "dst (accumulate)")
+        if not matmul_written(dst).all():
+            raise SimError(f"{ins.name} accumulates onto PSUM of {dst.buf.name} that a non-matmul instruction "
+                           "wrote last; that is undefined on NC-v2/v3", ins.loc,
+                           hint="start the accumulation group with accumulate = false instead of a memset")
+        product = acc + product
     write(dst, product)
+    matmul_written(dst)[...] = 1
 
 
 @impl(nisa.TransposeOp)

@@ -9,6 +9,7 @@ model) get `on_instruction(instr, operands)` after every instruction.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -23,8 +24,9 @@ from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.errors import SimError, source_loc_from_mlir
 from nkipy_kg.sim.impls import IMPLS
 from nkipy_kg.sim.instr import Instr
-from nkipy_kg.sim.memory import OnChipMemory, Tile, hbm_buffer
+from nkipy_kg.sim.memory import OnChipMemory, Tile, hand_over, hbm_buffer
 from nkipy_kg.sim.scalar_ops import SCALAR_OPS
+from nkipy_kg.sim.sim_args import ArgSpec, bind_arg
 from nkipy_kg.sim.views import VIEW_OPS
 from nkipy_kg.targets import Target, get_target
 
@@ -45,7 +47,8 @@ class SimResult:
     args: list[np.ndarray]
     instructions: int = 0
     profile: Any = None
-    sbuf_high_water: int = 0
+    sbuf_high_water: int = 0   # highest byte address used in a partition (SBUF)
+    psum_high_water: int = 0   # highest byte address used in a partition (PSUM)
 
 
 def _attr_value(attr: ir.Attribute) -> Any:
@@ -80,8 +83,13 @@ class NisaInterpreter:
     """Executes one function of a NISA module on SBUF/PSUM/HBM of `target`."""
 
     def __init__(self, module: ir.Module, target: str | Target | None = None,
-                 listeners: Sequence[Listener] = (), func_name: str | None = None) -> None:
+                 listeners: Sequence[Listener] = (), func_name: str | None = None,
+                 execute: bool = True) -> None:
         self.module = module
+        # execute=False: timing only. Loops, index math, views, allocation and the
+        # listeners run as usual, but instruction semantics (the NumPy work) are
+        # skipped, so a 550 GFLOP matmul can be costed in seconds; outputs are garbage.
+        self.execute = execute
         try:
             self.target = get_target(target) if target is not None else nisa.module_target(module)
         except ValueError as exc:
@@ -91,9 +99,17 @@ class NisaInterpreter:
         self.slots: dict[ir.Value, int] = {}
         self.instr_count = 0
         self.program: list[Instr] = []
+        self.view_root: dict[int, int] = {}   # view slot -> the slot it (transitively) views
+        self.written_roots: set[int] = set()  # root slots some instruction writes through
         with module.context:
+            # One AsmState names every value like the printed module does; a bare
+            # Value.get_name() builds a new one per call (milliseconds on big kernels).
+            self._names = ir.AsmState(module.operation)
             self.arg_slots = [self._slot(a) for a in self.func.regions[0].blocks[0].arguments]
             self.arg_types = [a.type for a in self.func.regions[0].blocks[0].arguments]
+            # (shape, dtype, memory space) of memref arguments, decoded once.
+            self.arg_memrefs = {i: ArgSpec.of(ir.MemRefType(t))
+                                for i, t in enumerate(self.arg_types) if isinstance(t, ir.MemRefType)}
             self.return_slots: list[int] = []
             self.body = self._block(self.func.regions[0].blocks[0])
 
@@ -128,6 +144,9 @@ class NisaInterpreter:
         if name in SCALAR_OPS:
             return SCALAR_OPS[name](op, self._slot, loc)
         if name in VIEW_OPS:
+            # A view aliases its source: remember the root so writes through views count.
+            src, out = self._slot(op.operands[0]), self._slot(op.results[0])
+            self.view_root[out] = self.view_root.get(src, src)
             return VIEW_OPS[name](op, self._slot, loc)
         raise SimError(f"the simulator does not support '{name}'", loc,
                        hint="NISA functions may contain nisa ops, scf.for, arith and memref view ops")
@@ -138,9 +157,12 @@ class NisaInterpreter:
         body_block = op.regions[0].blocks[0]
         iv = self._slot(body_block.arguments[0])
         carried = [self._slot(a) for a in list(body_block.arguments)[1:]]
+        results = [self._slot(r) for r in op.results]
+        for init, *aliases in zip(inits, carried, results):  # loop-carried memrefs alias their init
+            for alias in aliases:
+                self.view_root[alias] = self.view_root.get(init, init)
         body = self._block(body_block)
         yields = [self._slot(v) for v in body_block.operations[len(body_block.operations) - 1].operands]
-        results = [self._slot(r) for r in op.results]
 
         def run(vals: list) -> None:
             state = [vals[s] for s in inits]
@@ -171,7 +193,8 @@ class NisaInterpreter:
         if cls is nisa.ReleaseOp:
             return self._release(op, ins)
         slots = [None if (v := getattr(view, f)) is None else self._slot(v) for f in _operand_fields(cls)]
-        fn = IMPLS[cls]
+        self.written_roots.update(self.view_root.get(slots[w], slots[w]) for w in writes if slots[w] is not None)
+        fn = IMPLS[cls] if self.execute else None
         listeners = self.listeners
 
         def run(vals: list) -> None:
@@ -183,7 +206,8 @@ class NisaInterpreter:
                     raise SimError(f"{ins.name} uses buffer {t.buf.name} after its nisa.release", ins.loc)
                 if t.buf.space is MemSpace.Psum:
                     self._check_bank(ins, t)
-            fn(ins, ops)
+            if fn is not None:
+                fn(ins, ops)
             self.instr_count += 1
             for listener in listeners:
                 listener.on_instruction(ins, ops)
@@ -202,7 +226,7 @@ class NisaInterpreter:
         space, shape = mem_space(t), tuple(t.shape)
         dtype = dtypes.from_mlir_type(t.element_type)
         out = self._slot(op.results[0])
-        name = op.results[0].get_name()
+        name = op.results[0].get_name(self._names)
 
         def run(vals: list) -> None:
             memory = self._memory(space)
@@ -240,25 +264,19 @@ class NisaInterpreter:
         vals: list = [None] * len(self.slots)
         args = []
         for i, (slot, t, value) in enumerate(zip(self.arg_slots, self.arg_types, arrays)):
-            vals[slot] = self._bind_arg(i, t, value)
+            vals[slot] = bind_arg(i, self.arg_memrefs.get(i), value, copy=slot in self.written_roots)
             args.append(vals[slot].arr if isinstance(vals[slot], Tile) else value)
-        for step in self.body:
-            step(vals)
-        outputs = [np.array(vals[s].arr) if isinstance(vals[s], Tile) else vals[s] for s in self.return_slots]
-        return SimResult(outputs, args, self.instr_count, sbuf_high_water=self.sbuf.high_water)
-
-    def _bind_arg(self, i: int, t: ir.Type, value: Any) -> Any:
-        if not isinstance(t, ir.MemRefType):
-            return value
-        mt = ir.MemRefType(t)
-        want = dtypes.from_mlir_type(mt.element_type)
-        array = np.asarray(value)
-        if list(array.shape) != list(mt.shape):
-            raise SimError(f"argument {i} has shape {list(array.shape)}, the function expects {list(mt.shape)}")
-        if array.dtype != want:
-            raise SimError(f"argument {i} has dtype {array.dtype}, the function expects {want}")
-        space = mem_space(mt)
-        if space not in (MemSpace.Hbm, MemSpace.SharedHbm):
-            raise SimError(f"argument {i} must be an HBM memref, got memory space {mt.memory_space}")
-        buf = hbm_buffer(array.copy(), f"%arg{i}", space)
-        return Tile(buf, buf.data, None)
+        # The run allocates many small acyclic objects (tiles, regions, events); the cyclic
+        # GC would rescan every live object of the process (MLIR bindings included) each
+        # time, up to half the run time, for no garbage. It is restored right after.
+        gc_was_on = gc.isenabled()
+        gc.disable()
+        try:
+            for step in self.body:
+                step(vals)
+        finally:
+            if gc_was_on:
+                gc.enable()
+        outputs = [hand_over(vals[s], args) for s in self.return_slots]
+        return SimResult(outputs, args, self.instr_count, sbuf_high_water=self.sbuf.high_water,
+                         psum_high_water=self.psum.high_water)

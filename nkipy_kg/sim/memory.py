@@ -14,6 +14,7 @@ indexing, so an instruction checks its inputs with one vectorised `.all()`.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -58,6 +59,7 @@ class Tile:
     buf: Buffer
     arr: np.ndarray
     mask: np.ndarray | None
+    cached_box: tuple | None = None  # box() is asked by every instruction using the tile
 
     def derive(self, fn) -> "Tile":
         return Tile(self.buf, fn(self.arr), None if self.mask is None else fn(self.mask))
@@ -70,8 +72,10 @@ class Tile:
         one's users; in HBM the key is the buffer and rows are its dim-0 rows.
         Used by the cost model for dependencies (a conservative bounding box).
         """
+        if self.cached_box is not None:
+            return self.cached_box
         buf = self.buf
-        off = self.arr.__array_interface__["data"][0] - buf.base_ptr
+        off = self.arr.ctypes.data - buf.base_ptr
         row_bytes = buf.row_bytes
         rows = cols = 0
         for size, stride in zip(self.arr.shape, self.arr.strides):
@@ -81,7 +85,8 @@ class Tile:
                 cols += (size - 1) * stride
         r0, c0 = divmod(off, row_bytes)
         c0 += buf.offset
-        return buf.key, r0, r0 + rows, c0, c0 + cols + self.arr.itemsize - 1
+        self.cached_box = (buf.key, r0, r0 + rows, c0, c0 + cols + self.arr.itemsize - 1)
+        return self.cached_box
 
 
 def new_mask(shape: tuple[int, ...]) -> np.ndarray:
@@ -107,6 +112,10 @@ class OnChipMemory:
         self.live: dict[int, Buffer] = {}   # buffer id -> buffer
         self.cursor = 0                      # next-fit position (bytes)
         self.high_water = 0
+        # Arrays of released buffers by (shape, dtype), reused by the next allocation of
+        # that type: tiles are allocated per loop iteration, and fresh arrays cost page
+        # faults (calloc'd masks, mmap'd data) on every first touch.
+        self.spare: dict[tuple, list[tuple[np.ndarray, np.ndarray]]] = {}
 
     def _holes(self) -> list[tuple[int, int]]:
         spans = sorted((b.offset, b.offset + b.nbytes) for b in self.live.values())
@@ -124,7 +133,7 @@ class OnChipMemory:
             raise SimError(f"{self.space.name} allocation {name} of shape {list(shape)} has partition dim "
                            f"{shape[0] if shape else 'none'} > {self.partitions} partitions of "
                            f"{self.target.name}", loc)
-        per_part = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
+        per_part = math.prod(shape[1:]) * dtype.itemsize
         size = -(-max(per_part, 1) // self.granule) * self.granule
         hole = self._next_fit(size)
         if hole is None:
@@ -136,7 +145,13 @@ class OnChipMemory:
         offset = hole[0]
         # The allocator owns the address space; each buffer's bytes are a separate
         # C-contiguous array (fast whole-tile NumPy ops; stale data is caught by the mask).
-        buf = Buffer(self.space, np.empty(shape, dtype), new_mask(shape), name, loc, offset, size)
+        spare = self.spare.get((shape, dtype))
+        if spare:
+            data, mask = spare.pop()
+            mask.fill(False)  # stale data stays, but reads of it are caught by the mask
+        else:
+            data, mask = np.empty(shape, dtype), new_mask(shape)
+        buf = Buffer(self.space, data, mask, name, loc, offset, size)
         self.live[buf.id] = buf
         self.cursor = offset + size
         self.high_water = max(self.high_water, offset + size)
@@ -149,12 +164,14 @@ class OnChipMemory:
         allocator double-buffers, so a freshly allocated tile does not falsely
         wait (in the cost model) for the readers of the tile released just before.
         """
-        holes = [(max(lo, self.cursor), hi) for lo, hi in self._holes() if hi > self.cursor]
-        holes += self._holes()
-        return next(((lo, hi) for lo, hi in holes if hi - lo >= size), None)
+        holes = self._holes()
+        after = ((max(lo, self.cursor), hi) for lo, hi in holes if hi > self.cursor)
+        fit = next(((lo, hi) for lo, hi in after if hi - lo >= size), None)
+        return fit or next(((lo, hi) for lo, hi in holes if hi - lo >= size), None)
 
     def release(self, buf: Buffer) -> None:
-        self.live.pop(buf.id, None)
+        if self.live.pop(buf.id, None) is not None:
+            self.spare.setdefault((buf.data.shape, buf.data.dtype), []).append((buf.data, buf.mask))
         buf.released = True
 
 
@@ -163,3 +180,12 @@ def hbm_buffer(array: np.ndarray, name: str, space: MemSpace = MemSpace.Hbm,
     data = np.ascontiguousarray(array)
     mask = None if initialised else new_mask(data.shape)
     return Buffer(space, data, mask, name, loc)
+
+
+def hand_over(value: object, args: list) -> object:
+    """A kernel result for the caller: a buffer the kernel allocated in HBM is handed
+    over as is; a view or an argument is copied (results must not alias the inputs)."""
+    if not isinstance(value, Tile):
+        return value
+    owned = value.arr is value.buf.data and not any(value.arr is a for a in args)
+    return value.arr if owned and value.buf.space in (MemSpace.Hbm, MemSpace.SharedHbm) else np.array(value.arr)

@@ -17,6 +17,8 @@ def _const(op, slot, loc):
         value = ir.FloatAttr(attr).value
     elif isinstance(attr, ir.IntegerAttr):
         value = ir.IntegerAttr(attr).value
+    elif isinstance(attr, ir.BoolAttr):  # i1 `true` / `false`
+        value = int(ir.BoolAttr(attr).value)
     else:
         raise SimError(f"arith.constant {attr} is not a scalar; the simulator needs scalar constants", loc)
     out = slot(op.results[0])

@@ -44,20 +44,30 @@ def _subview(op, slot, loc):
     result_shape = tuple(ir.MemRefType(op.results[0].type).shape)
     static_sizes = list(view.static_sizes)
     reduce_rank = len(result_shape) != len(static_sizes)
+    checked: dict[tuple, tuple] = {}  # (source shape, offsets, sizes, strides) -> NumPy index
 
-    def run(vals: list) -> None:
-        tile = vals[src]
-        shape = tile.arr.shape
-        offs, szs, sts = offsets(vals), sizes(vals), strides(vals)
+    def index_for(tile: Tile, key: tuple) -> tuple:
+        """Bounds-check once per distinct pattern (loops repeat a handful of them)."""
+        shape, offs, szs, sts = key
         for d, (o, n, s) in enumerate(zip(offs, szs, sts)):
             if o < 0 or n < 0 or (n > 0 and o + (n - 1) * s >= shape[d]):
                 raise SimError(f"out-of-bounds access: memref.subview of {tile.buf.name} takes "
                                f"[{o}, {o + (n - 1) * s}] on dim {d}, which has size {shape[d]}", loc)
         index = tuple(slice(o, o + (n - 1) * s + 1 if n else o, s) for o, n, s in zip(offs, szs, sts))
+        if len(checked) < 4096:
+            checked[key] = index
+        return index
+
+    def run(vals: list) -> None:
+        tile = vals[src]
+        key = (tile.arr.shape, tuple(offsets(vals)), tuple(sizes(vals)), tuple(strides(vals)))
+        index = checked.get(key) or index_for(tile, key)
+        arr = tile.arr[index]
+        mask = None if tile.mask is None else tile.mask[index]
         if reduce_rank:
-            vals[out] = tile.derive(lambda a: _reshape(a[index], result_shape))
-        else:
-            vals[out] = tile.derive(lambda a: a[index])
+            arr = _reshape(arr, result_shape)
+            mask = None if mask is None else _reshape(mask, result_shape)
+        vals[out] = Tile(tile.buf, arr, mask)
     return run
 
 
