@@ -11,8 +11,10 @@ Anchors from ../shared/research/neuroncore-model.md §4:
   `..._hoist_load_` 42.96 ms and the naive `nki_matmul_tiled_` 51.80 ms. The
   same instruction streams, written as NISA (`nkipy_kg/sim/cost_calibration.py`), are costed
   with `simulate(..., execute=False)` (timing only: 550 GFLOP is not executed).
-- The same matmul traced from NumPy (`a @ b`, a [M, K]) and compiled by nkipy-kg
-  with tiling knobs; reported next to the 6.97 ms it should approach (goal 1.2x).
+- The same matmul traced from NumPy (`a @ b` with a [M, K], and the tutorial's own
+  `lhsT.T @ rhs`) and compiled by nkipy-kg with a tile_op knob; reported next to the
+  6.97 ms it should approach (goal 1.2x). The result stays f32, as NumPy's
+  bf16 @ bf16 is (the tutorial writes bf16: half the output bytes).
 Exits 1 if the DMA anchor or the optimised-matmul anchor is off by more than 25%.
 """
 
@@ -90,10 +92,18 @@ def knobbed_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return c
 
 
-def compiled_run(m: int, n: int, k: int) -> tuple[float, float]:
+def knobbed_matmul_lhs_t(lhs_t: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """The tutorial's own signature: the stationary operand comes pre-transposed [K, M]."""
+    c = lhs_t.T @ rhs
+    knob.knob(c).tile_op(tile_size=MATMUL_TILE).layout(mem_space="SharedHbm")
+    return c
+
+
+def compiled_run(m: int, n: int, k: int, lhs_transposed: bool = False) -> tuple[float, float]:
     """(modeled ms, fraction of trn1 bf16 peak) of the nkipy-kg-compiled m x k x n matmul."""
-    a, b = np.zeros((m, k), BF16), np.zeros((k, n), BF16)
-    text = lower_to_nisa(knobbed_matmul, [a, b], "trn1")
+    a = np.zeros((k, m) if lhs_transposed else (m, k), BF16)
+    b = np.zeros((k, n), BF16)
+    text = lower_to_nisa(knobbed_matmul_lhs_t if lhs_transposed else knobbed_matmul, [a, b], "trn1")
     profile = simulate(text, a, b, target="trn1", execute=False).profile
     return profile.total_ns / 1e6, 2 * m * n * k / profile.total_ns / 1e3 / TRN1_PEAK_TFLOPS
 
@@ -102,10 +112,13 @@ def compiled_rows() -> list[str]:
     """Table rows for the nkipy-kg-compiled matmul: the A1 size, or (while that does not
     compile) its first error and the largest size that does, as a utilisation."""
     try:
-        ms, util = compiled_run(M, N, K)
-        return [f"| A1: same matmul, NumPy `a @ b` compiled by nkipy-kg (tile_op {MATMUL_TILE}) | "
-                f"{PUBLISHED_MS['fully_optimized']:.2f} ms (hand-written) | {ms:.2f} ms "
-                f"({ms / PUBLISHED_MS['fully_optimized']:.2f}x, {100 * util:.1f}% of peak) | goal <= 1.2x |"]
+        rows = []
+        for transposed, what in ((False, "`a @ b`, a [M, K]"), (True, "`lhsT.T @ rhs`, lhsT [K, M]")):
+            ms, util = compiled_run(M, N, K, transposed)
+            rows.append(f"| A1: same matmul, NumPy {what} compiled by nkipy-kg (tile_op {MATMUL_TILE}) | "
+                        f"{PUBLISHED_MS['fully_optimized']:.2f} ms (hand-written) | {ms:.2f} ms "
+                        f"({ms / PUBLISHED_MS['fully_optimized']:.2f}x, {100 * util:.1f}% of peak) | goal <= 1.2x |")
+        return rows
     except NkipyError as exc:
         rows = [f"| A1: same matmul, NumPy `a @ b` compiled by nkipy-kg (tile_op {MATMUL_TILE}) | 6.97 ms "
                 f"(hand-written) | does not compile yet: {first_line(exc)} | — |"]

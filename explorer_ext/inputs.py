@@ -2,7 +2,8 @@
 
 Each item is `[name=]DIMS:DTYPE` with DIMS like `128x256` (or empty for a scalar:
 `s=:f32` or `s=f32`). Named items are matched to the kernel's parameters; unnamed
-items are taken in order.
+items are taken in order. Without `--inputs`, `--args a,b` names example arrays in the
+notebook, and with neither the arrays named like the parameters are used.
 """
 
 from __future__ import annotations
@@ -72,3 +73,13 @@ def arrays_for(names_text: str, namespace: dict[str, Any]) -> list[Any]:
     if missing:
         raise InputsError(f"--args: {', '.join(missing)} not defined in the notebook")
     return [namespace[n] for n in names]
+
+
+def arrays_named_like_params(fn: Callable[..., Any], namespace: dict[str, Any]) -> list[Any] | None:
+    """The notebook's arrays named like the kernel's parameters (those without defaults),
+    or None unless every such parameter has one."""
+    params = [p for p in _params(fn) if p.default is inspect.Parameter.empty]
+    found = [namespace.get(p.name) for p in params]
+    if not params or not all(hasattr(a, "shape") and hasattr(a, "dtype") for a in found):
+        return None
+    return found

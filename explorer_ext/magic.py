@@ -17,7 +17,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
-from explorer_ext.inputs import InputsError, arrays_for, specs_for
+from explorer_ext.inputs import InputsError, arrays_for, arrays_named_like_params, specs_for
 from nkipy_kg.errors import NkipyError
 
 
@@ -106,8 +106,9 @@ class NkigenMagics(Magics):
         time), before|after IR with line diffs, the repro command of each stage and
         the Python source linked to the IR lines.
 
-        Shapes come from --inputs, from --args (arrays in the notebook), or from
-        @trace(input_specs=...) in the cell.
+        Shapes come from --inputs, from --args (arrays in the notebook), from
+        @trace(input_specs=...) in the cell or, with none of these, from arrays in the
+        notebook named like the kernel's parameters (def k(x, w): uses x and w).
 
         --run runs the compiled kernel (Run tab: device, modeled/measured time,
         engine utilisation, engine timeline, downloads of any stage's IR and the
@@ -169,6 +170,11 @@ class NkigenMagics(Magics):
         for ex in explorations:
             if ex.source is not None and ex.source.file == filename:
                 ex.source = dataclasses.replace(ex.source, label="this cell")
+            if ex.error is not None:
+                # The explorer lists the failed pass with this text; the message says it first.
+                ex.error = dataclasses.replace(ex.error, rendered=_cellify(ex.error.rendered, filename))
+                display(NkigenMessage(f"%%nkigen {ex.kernel}: pass {ex.error.stage} {ex.error.pass_name} failed; "
+                                      f"the explorer below keeps the stages before it.\n{ex.error.rendered}"))
             if ex.run is not None and ex.run.error:
                 display(NkigenMessage(f"%%nkigen --run {ex.kernel}: {_cellify(ex.run.error, filename)}"))
         _show(explorations[0] if other is None else Comparison(*explorations))
@@ -207,7 +213,8 @@ def _pick_kernel(kernels: dict[str, Any], name: str | None, namespace: dict[str,
 
 
 def _kernel_inputs(kernel: Any, args: Any, namespace: dict[str, Any]) -> tuple[list[Any], list[Any] | None]:
-    """(example arrays, specs) from --inputs, --args or the kernel's own input_specs."""
+    """(example arrays, specs) from --inputs, --args, the kernel's own input_specs or the
+    notebook's arrays named like its parameters, in that order."""
     try:
         if args.inputs is not None and args.args is not None:
             raise InputsError("give either --inputs or --args, not both")
@@ -215,12 +222,15 @@ def _kernel_inputs(kernel: Any, args: Any, namespace: dict[str, Any]) -> tuple[l
             return [], specs_for(kernel, args.inputs.strip("\"'"))
         if args.args is not None:
             return arrays_for(args.args.strip("\"'"), namespace), None
-        if kernel.input_specs is None:
-            raise InputsError(f"{kernel.name}: input shapes are unknown; add --inputs \"x=128x256:f32, ...\" "
-                              "or --args a,b (arrays in the notebook)")
+        if kernel.input_specs is not None:
+            return [], None
+        by_name = arrays_named_like_params(kernel, namespace)
+        if by_name is None:
+            raise InputsError(f"{kernel.name}: input shapes are unknown; add --inputs \"x=128x256:f32, ...\", "
+                              "--args a,b (arrays in the notebook), or define arrays named like its parameters")
+        return by_name, None
     except InputsError as err:
         raise CellError(f"%%nkigen: {err}") from None
-    return [], None
 
 
 def _show(ex: Any) -> None:

@@ -14,7 +14,7 @@ import traitlets
 
 from nkipy_kg.explore import Exploration
 from nkipy_kg.explore_compare import Comparison
-from nkipy_kg.explore_html import bundle_js, iframe_html
+from nkipy_kg.explore_html import bundle_js, saved_output_html
 
 STATIC = Path(__file__).parent / "static"
 
@@ -34,12 +34,8 @@ def summary(ex: Exploration | Comparison, kind: str) -> str:
     return f"{kind}({_one(ex)})"
 
 
-def _title(ex: Exploration | Comparison) -> str:
-    return ex.title if isinstance(ex, Comparison) else f"nkigen · {ex.kernel}"
-
-
 class ExplorerWidget(anywidget.AnyWidget):
-    _esm = bundle_js()          # explorer_run.js + explorer.js as one module
+    _esm = bundle_js()          # static/*.js (explore_html.JS_FILES) as one module
     _css = STATIC / "explorer.css"
     data = traitlets.Unicode("{}").tag(sync=True)
     stage = traitlets.Int(-1).tag(sync=True)
@@ -53,15 +49,15 @@ class ExplorerWidget(anywidget.AnyWidget):
 
 
 class StaticExplorer:
-    """The same explorer as a self-contained `<iframe srcdoc>`: what a saved notebook
-    shows without a kernel. The live widget hides it while it is running."""
+    """The same explorer as a self-contained `<iframe srcdoc>` (plus a plain summary for
+    viewers that strip iframes): what a saved notebook shows without a kernel. The live
+    widget hides it while it is running."""
 
     def __init__(self, exploration: Exploration | Comparison) -> None:
         self.exploration = exploration
 
     def _repr_html_(self) -> str:
-        page = iframe_html(self.exploration.to_json(), title=_title(self.exploration))
-        return f'<div class="nkx-static" data-nkigen-static="1">{page}</div>'
+        return saved_output_html(self.exploration)
 
     def __repr__(self) -> str:
         return summary(self.exploration, "NkigenStaticExplorer")

@@ -25,6 +25,7 @@ from nkipy_kg.errors import (
 from nkipy_kg.cpu.verify import VerifyReport, verify_against_numpy
 from nkipy_kg.driver import Compilation, Snapshot, apply_complete_knob_pipeline, compile
 from nkipy_kg.frontend.control_flow import LoopIndex, fori_loop
+from nkipy_kg.frontend.custom_op import CustomOp
 from nkipy_kg.frontend.traced_array import TracedArray
 from nkipy_kg.frontend.tracer import InputSpec, TracedFunction, trace
 from nkipy_kg import devices
@@ -33,7 +34,7 @@ from nkipy_kg.devices import RunResult, run
 __version__ = "0.1.0"
 
 __all__ = [
-    "apply_complete_knob_pipeline", "Compilation", "compile", "ControlFlowError", "DeviceError", "devices",
+    "apply_complete_knob_pipeline", "Compilation", "compile", "ControlFlowError", "CustomOp", "DeviceError", "devices",
     "fori_loop", "InputSpec", "IRError", "knob", "KnobError", "LoopIndex", "NkipyError", "PassError", "run",
     "RunResult", "ShapeError", "SimError", "Snapshot", "trace", "TracedArray", "TracedFunction", "TraceError",
     "UnsupportedError", "verify_against_numpy", "VerifyReport",

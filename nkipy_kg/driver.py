@@ -174,6 +174,11 @@ def run_stages(text: str, kernel: str, target: str, stop: int, dump_dir: str | P
                              comp.snapshots[-1].ir, options)
             comp.snapshots.append(snap)
             _dump(dump, snap)
+            # The next pass runs on exactly the printed stage (what the explorer shows and
+            # its repro commands feed to nkipy-kg-opt). In memory, canonicalize can hoist a
+            # constant out of a named linalg op's body (`linalg.reciprocal`'s 1.0), which
+            # the op's printed form does not show: cse then saw a use the text lacks.
+            module = ir.Module.parse(snap.ir_with_locations)
     return comp
 
 

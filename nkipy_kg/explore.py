@@ -15,7 +15,6 @@ run (after `stop_after`, after a failure, or whose pass is not registered yet).
 from __future__ import annotations
 
 import difflib
-import inspect
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -27,20 +26,11 @@ from nkipy_kg.driver import Compilation, compile as compile_
 from nkipy_kg.errors import NkipyError
 from nkipy_kg.explore_locations import source_lines_for
 from nkipy_kg.explore_run import RunView
+from nkipy_kg.explore_source import KernelSource, kernel_source, widen
 from nkipy_kg.frontend.tracer import TracedFunction, trace
 from nkipy_kg.pipeline import PIPELINE, resolve_stop
 
 SCHEMA = 1
-
-
-@dataclass(frozen=True)
-class KernelSource:
-    """The Python lines the kernel's IR points back to (`first_line` is 1-based)."""
-
-    file: str
-    first_line: int
-    lines: tuple[str, ...]
-    label: str = ""          # what to call `file` in the UI (e.g. "notebook cell"); default its name
 
 
 @dataclass(frozen=True)
@@ -101,7 +91,7 @@ class Exploration:
     diffs: dict[int, StageDiff]
     error: StageError | None = None
     # Tile/memory/graph data per stage whose IR differs from the stage before (see
-    # explore_diagrams.py); an unchanged stage shows the diagrams of the last one listed.
+    # explore_diagrams.py, explore_memory.py, explore_graph.py); an unchanged stage shows the diagrams of the last one listed.
     diagrams: dict[int, dict[str, Any]] = field(default_factory=dict)
     # The Run tab: one device run of the fully compiled kernel (explore(..., run=True)).
     run: RunView | None = None
@@ -148,13 +138,19 @@ class Exploration:
         from nkipy_kg.explore_html import render_html
 
         out = Path(path)
-        out.write_text(render_html(self.to_json(), title=f"nkigen · {self.kernel}"), encoding="utf-8")
+        out.write_text(render_html(self.to_json(), title=self.title), encoding="utf-8")
         return out
 
-    def _repr_html_(self) -> str:
-        from nkipy_kg.explore_html import iframe_html
+    @property
+    def title(self) -> str:
+        from nkipy_kg.explore_html import BRAND
 
-        return iframe_html(self.to_json(), title=f"nkigen · {self.kernel}")
+        return f"{BRAND} · {self.kernel}"
+
+    def _repr_html_(self) -> str:
+        from nkipy_kg.explore_html import saved_output_html
+
+        return saved_output_html(self)
 
     def __repr__(self) -> str:
         changed = sum(s.status == "changed" for s in self.stages)
@@ -174,29 +170,6 @@ def ir_lines_of(data: dict[str, Any], index: int) -> list[str]:
     for tag, i1, i2, j1, j2 in diff["opcodes"]:
         out += before[i1:i2] if tag == "equal" else (next(chunks) if j2 > j1 else [])
     return out
-
-
-def kernel_source(fn: Any) -> KernelSource | None:
-    """The kernel function's own lines, or None for IR input / unreadable source."""
-    target = fn.fn if isinstance(fn, TracedFunction) else fn
-    try:
-        lines, first = inspect.getsourcelines(target)
-        file = inspect.getsourcefile(target) or target.__code__.co_filename
-    except (OSError, TypeError, AttributeError):
-        return None
-    return KernelSource(file=file, first_line=max(first, 1), lines=tuple(l.rstrip("\n") for l in lines))
-
-
-def _widen(source: KernelSource, mapped: list[int]) -> KernelSource:
-    """Extend the window to helper functions of the same file the IR points at."""
-    import linecache
-
-    last = source.first_line + len(source.lines) - 1
-    lo, hi = min([source.first_line, *mapped]), max([last, *mapped])
-    if (lo, hi) == (source.first_line, last) or hi - lo > 2000:
-        return source
-    lines = tuple(linecache.getline(source.file, n).rstrip("\n") for n in range(lo, hi + 1))
-    return KernelSource(source.file, lo, lines, source.label) if any(lines) else source
 
 
 def _runnable(stop: int) -> int:
@@ -236,6 +209,7 @@ def _failure(comp: Compilation) -> StageError:
 def exploration_of(comp: Compilation, source: KernelSource | None, diagrams: bool = True) -> Exploration:
     """Turn a (possibly failed) Compilation into the explorer's data."""
     from nkipy_kg.explore_diagrams import diagrams_for
+    from nkipy_kg.explore_memory import spill_budget
 
     file = source.file if source else None
     stages: list[StageView] = []
@@ -263,8 +237,9 @@ def exploration_of(comp: Compilation, source: KernelSource | None, diagrams: boo
     stages = [replace(s, summary=_summary(s.name) if s.index else "the traced IR") for s in stages]
     diffs = {s.index: _diff(s.index, stages[s.index - 1].ir, s.ir) for s in stages[1:] if s.ran}
     if source is not None and mapped:
-        source = _widen(source, mapped)
-    pictures = {s.index: diagrams_for(s.ir, comp.target) for s in stages
+        source = widen(source, mapped)
+    budget = next((spill_budget(s.options) for s in stages if s.name == "insert-spill-reload"), None)
+    pictures = {s.index: diagrams_for(s.ir, comp.target, budget) for s in stages
                 if diagrams and s.status in ("input", "changed")}
     return Exploration(comp.kernel, comp.target, source, stages, diffs, error, pictures)
 

@@ -18,12 +18,20 @@ from pathlib import Path
 from typing import Any
 
 from nkipy_kg.explore import SCHEMA, Exploration, explore
+from nkipy_kg.explore_source import widen
 
 
 @dataclass
 class Comparison:
     a: Exploration
     b: Exploration
+
+    def __post_init__(self) -> None:
+        # Both kernels in one file (one notebook cell): kernel a's source panel, the one the
+        # explorer shows, covers both, so kernel b's IR lines link to lines on screen.
+        sa, sb = self.a.source, self.b.source
+        if sa is not None and sb is not None and sa.file == sb.file:
+            self.a.source = widen(sa, [sb.first_line, sb.first_line + len(sb.lines) - 1])
 
     def rows(self) -> list[dict[str, Any]]:
         """Per pipeline stage: both statuses, both op-count deltas, whether the IR is equal."""
@@ -44,7 +52,9 @@ class Comparison:
 
     @property
     def title(self) -> str:
-        return f"nkigen · {self.a.kernel} vs {self.b.kernel}"
+        from nkipy_kg.explore_html import BRAND
+
+        return f"{BRAND} · {self.a.kernel} vs {self.b.kernel}"
 
     def save_html(self, path: str | Path) -> Path:
         from nkipy_kg.explore_html import render_html
@@ -54,9 +64,9 @@ class Comparison:
         return out
 
     def _repr_html_(self) -> str:
-        from nkipy_kg.explore_html import iframe_html
+        from nkipy_kg.explore_html import saved_output_html
 
-        return iframe_html(self.to_json(), title=self.title)
+        return saved_output_html(self)
 
     def __repr__(self) -> str:
         differ = sum(1 for r in self.rows() if r["a_status"] in ("changed", "unchanged") and not r["same_ir"])

@@ -3,13 +3,21 @@ data embedded as `</script>`-safe JSON, nothing fetched from the network.
 
 The JS/CSS are the same files the `%%nkigen` widget ships (`explorer_ext/static/`).
 The iframe sandbox allows scripts and downloads (the Run tab's Blob downloads) only.
+
+    render_html(ex.to_json(), title)     # the page `Exploration.save_html` writes
+    saved_output_html(ex)                # what a notebook keeps: the page in an iframe + a plain summary
 """
 
 from __future__ import annotations
 
 import html
 from importlib import resources
+from typing import Any
 
+BRAND = "nkipy-kg"
+# One module scope, in this order: helpers first, the app (`mount`, the widget export) last.
+JS_FILES = ("explorer_ir.js", "explorer_shell.js", "explorer_diagrams.js", "explorer_run.js", "explorer.js",
+            "explorer_widget.js")
 _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
 
@@ -18,8 +26,8 @@ def static_text(name: str) -> str:
 
 
 def bundle_js() -> str:
-    """The explorer as one ES module: the Run tab's helpers, then the app (one scope)."""
-    return static_text("explorer_run.js") + "\n" + static_text("explorer.js")
+    """The explorer as one ES module (the files of JS_FILES share one scope)."""
+    return "\n".join(static_text(name) for name in JS_FILES)
 
 
 def script_safe_json(json_text: str) -> str:
@@ -27,7 +35,7 @@ def script_safe_json(json_text: str) -> str:
     return "".join(_JSON_ESCAPES.get(ch, ch) for ch in json_text)
 
 
-def render_html(json_text: str, title: str = "nkigen") -> str:
+def render_html(json_text: str, title: str = BRAND) -> str:
     js = bundle_js().replace("export function mount", "function mount")
     # The widget's default export is unused here; keep it as a plain object.
     js = js.replace("export default {", "const widget = {")
@@ -58,9 +66,26 @@ def render_html(json_text: str, title: str = "nkigen") -> str:
 """
 
 
-def iframe_html(json_text: str, title: str = "nkigen", height: int = 660) -> str:
+def iframe_html(json_text: str, title: str = BRAND, height: int = 660) -> str:
     """The page inside an `<iframe srcdoc>`: renders in saved notebooks with no kernel."""
     page = html.escape(render_html(json_text, title), quote=True)
     return (f'<iframe srcdoc="{page}" title="{html.escape(title)}" '
             f'style="width:100%;height:{height}px;border:1px solid #d1d9e0;border-radius:8px" '
             f'sandbox="allow-scripts allow-downloads"></iframe>')
+
+
+# Where `<style>` survives, so does the iframe: hide the plain summary. And without a kernel
+# the live widget's output (next to this one) is only ipywidgets' "Error displaying widget:
+# model not found" text, under a working explorer: hide that output while it has no element.
+SAVED_STYLE = ("<style>.nkx-static > .nkx-fallback { display: none; } "
+               ".jp-OutputArea-child:has(.nkx-static) + .jp-OutputArea-child > .jupyter-widgets:not(:has(*)) "
+               "{ display: none; }</style>")
+
+
+def saved_output_html(ex: Any) -> str:
+    """The explorer as a notebook keeps it: the iframe, and a plain summary of the passes for
+    viewers that strip iframes and styles (an untrusted notebook in JupyterLab, GitHub)."""
+    from nkipy_kg.explore_fallback import fallback_html
+
+    return (f'<div class="nkx-static" data-nkigen-static="1">{SAVED_STYLE}'
+            f'{iframe_html(ex.to_json(), title=ex.title)}{fallback_html(ex)}</div>')

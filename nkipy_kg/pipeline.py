@@ -31,7 +31,7 @@ PIPELINE: tuple[Stage, ...] = (
     Stage("infer-layout", "preparation", options="target={target}"),
     Stage("canonicalize-partition-dim", "preparation", options="target={target}"),
     Stage("assign-linalg-op-ids", "preparation"),
-    Stage("knob-driven-tiling", "tiling"),
+    Stage("knob-driven-tiling", "tiling", options="target={target}"),
     Stage("apply-and-strip-transforms", "tiling"),
     Stage("knob-driven-fusion", "fusion"),
     Stage("canonicalize-loop-step", "layout"),

@@ -97,6 +97,8 @@ FUNCTION_CASES = {
     "std_axis1": Case(lambda x: np.std(x, axis=1)),
     "all_axis1": Case(lambda x: np.all(x > -2.9, axis=1)),
     "any_axis1": Case(lambda x: np.any(x > 2.9, axis=1)),
+    "all_axis0": Case(lambda x: np.all(x > -2.9, axis=0)),   # partition-axis min of bools: -max(-x) in f32
+    "any_axis0": Case(lambda x: np.any(x > 2.9, axis=0)),
     "add_reduce": Case(lambda x: np.add.reduce(x, axis=1)),
     # matmul
     # inputs in [-1, 1]: fp32 accumulation error over K = 256 (~ sqrt(K) eps |a| |b| per
@@ -173,71 +175,9 @@ FUNCTION_COVERAGE = {
 BOTH = ("f32", "bf16")
 # --- gaps: generated from a full run (exception, first line, cases, dtypes)
 _GAPS: list[tuple[type, str, tuple[str, ...], tuple[str, ...]]] = [
-    (PassError, "[linalg-to-nisa] no nisa instruction for 'math.exp2' in a linalg.generic body",
-     ('exp2',), BOTH),
-    (PassError, "[linalg-to-nisa] no nisa instruction for 'math.expm1' in a linalg.generic body",
-     ('expm1',), BOTH),
-    (PassError, "[linalg-to-nisa] no nisa instruction for 'math.log2' in a linalg.generic body",
-     ('log2',), BOTH),
-    (PassError, "[linalg-to-nisa] no nisa instruction for 'math.log10' in a linalg.generic body",
-     ('log10',), BOTH),
-    (PassError, "[linalg-to-nisa] no nisa instruction for 'math.log1p' in a linalg.generic body",
-     ('log1p',), BOTH),
-    (PassError, "[linalg-to-nisa] no nisa instruction for 'math.cbrt' in a linalg.generic body",
-     ('cbrt',), BOTH),
-    (PassError, "[linalg-to-nisa] no nisa instruction for 'math.cos' in a linalg.generic body",
-     ('cos',), BOTH),
-    (PassError, "[linalg-to-nisa] no nisa instruction for 'math.tan' in a linalg.generic body",
-     ('tan',), BOTH),
-    (PassError, "[linalg-to-nisa] no nisa instruction for 'math.asin' in a linalg.generic body",
-     ('arcsin',), BOTH),
-    (PassError, "[linalg-to-nisa] no nisa instruction for 'math.acos' in a linalg.generic body",
-     ('arccos',), BOTH),
-    (PassError, "[linalg-to-nisa] no nisa instruction for 'math.sinh' in a linalg.generic body",
-     ('sinh',), BOTH),
-    (PassError, "[linalg-to-nisa] no nisa instruction for 'math.cosh' in a linalg.generic body",
-     ('cosh',), BOTH),
-    (PassError, "[linalg-to-nisa] no nisa instruction for 'math.asinh' in a linalg.generic body",
-     ('arcsinh',), BOTH),
-    (PassError, "[linalg-to-nisa] no nisa instruction for 'math.acosh' in a linalg.generic body",
-     ('arccosh',), BOTH),
-    (PassError, "[linalg-to-nisa] no nisa instruction for 'math.atanh' in a linalg.generic body",
-     ('arctanh',), BOTH),
-    (PassError, '[linalg-to-nisa] no nisa lowering for linalg.floor',
-     ('floor',), BOTH),
-    (PassError, '[linalg-to-nisa] no nisa lowering for linalg.ceil',
-     ('ceil',), BOTH),
-    (PassError, "[linalg-to-nisa] no nisa instruction for 'math.trunc' in a linalg.generic body",
-     ('trunc',), BOTH),
-    (PassError, "[linalg-to-nisa] no nisa instruction for 'math.roundeven' in a linalg.generic body",
-     ('rint', 'round', 'around'), BOTH),
-    (PassError, "[linalg-to-nisa] no nisa instruction for 'arith.select' in a linalg.generic body",
-     ('sign',), BOTH),
-    (PassError, "[linalg-to-nisa] no nisa instruction for 'arith.cmpf' in a linalg.generic body",
-     ('isnan',), BOTH),
-    (PassError, "[linalg-to-nisa] no nisa instruction for 'math.atan2' in a linalg.generic body",
-     ('arctan2',), BOTH),
-    (PassError, "[linalg-to-nisa] no nisa instruction for 'math.copysign' in a linalg.generic body",
-     ('copysign',), BOTH),
-    (PassError, '[prepare-arithmetic] the divisor of a linalg.generic is also used for something else',
-     ('floor_divide',), BOTH),
-    (PassError, "[linalg-to-nisa] no nisa instruction for 'arith.remf' in a linalg.generic body",
-     ('remainder',), BOTH),
-    (PassError, "[infer-layout] 'nkipy.layout' op partition_dim 0 is out of range for rank 0",
-     ('sum_all',), ('f32',)),
-    (PassError, '[infer-layout] internal error: IndexError: list index out of range',
-     ('sum_all',), ('bf16',)),
-    (PassError, '[legalize-layout] cannot legalize a use of a 1-D SBUF vector by linalg.sqrt',
-     ('std_axis1',), BOTH),
-    (PassError, '[annotate-memory-space] memref.collapse_shape views a Sbuf buffer as SharedHbm; only '
-     'subviews can change memory space (through a copy)',
-     ('repeat', 'tile'), BOTH),
-    (PassError, '[insert-memref-dealloc] memref.alloc must have an nkipy memory space annotation (SBUF, '
-     'PSUM, HBM, or SHAREDHBM)',
-     ('take',), BOTH),
 ]
 # Known gaps whose error carries no source location yet (internal errors).
-UNLOCATED: set[tuple[str, str]] = {('sum_all', 'bf16')}
+UNLOCATED: set[tuple[str, str]] = set()
 # --- end of gaps
 # (case, dtype) -> (exception, first line of its message without the location).
 NOT_YET: dict[tuple[str, str], tuple[type, str]] = {
@@ -262,7 +202,5 @@ def shape_label(shapes: tuple[tuple[int, ...], ...]) -> str:
 
 # --- shape gaps: generated from a full run ((case, shapes, dtype) -> (exception, first line))
 SHAPE_GAPS: dict[tuple[str, str, str], tuple[type, str]] = {
-    ('matmul', '1x512_512x256', 'bf16'):
-        (PassError, '[legalize-layout] inconsistent tile sizes inferred from consumers: [128, 1], [1, 1]'),
 }
 # --- end of shape gaps

@@ -87,6 +87,7 @@ def test_memory_rectangles_and_peak():
     assert mem["peak"]["sbuf"] >= 3 * 2048 and mem["peak"]["psum"] == 0
     assert max(mem["pressure"]["sbuf"]) == mem["peak"]["sbuf"]
     assert mem["events"] == [] and ex.diagrams[0]["memory"] is None       # no buffers before bufferization
+    assert mem["budget"] is None                                          # no pass option: the capacity holds
     # a buffer used inside a later loop stays live until that loop ends
     assert all(b["last"] >= b["first"] for b in mem["buffers"])
 
@@ -101,6 +102,8 @@ def test_spill_events_under_a_tight_budget():
     spill, reload = mem["events"]
     assert spill["at"] < reload["at"] and spill["slot"] == reload["slot"] and spill["bytes"] == 2048
     assert mem["peak"]["sbuf"] <= 6144                                    # the budget holds after spilling
+    assert mem["budget"] == 6144                                          # drawn on the pressure plot
+    assert {d["memory"]["budget"] for d in ex.diagrams.values() if d["memory"]} == {6144}
     assert json.loads(ex.to_json())["diagrams"][str(_stage(ex, "insert-spill-reload"))]["memory"]["events"]
 
 
@@ -131,3 +134,20 @@ def test_svg_is_sanitised():
 def test_diagrams_can_be_skipped():
     ex = explore(add_exp, specs=[F32, F32], stop_after="prepare-arithmetic", diagrams=False)
     assert ex.diagrams == {} and json.loads(ex.to_json())["diagrams"] == {}
+
+
+def test_graph_without_graphviz_says_what_to_install(monkeypatch):
+    """No `dot` on the PATH, or no `graphviz` package: the view gets the install hint, the
+    counts are still there, and nothing raises."""
+    import sys
+
+    import nkipy_kg.explore_graph as graph
+
+    monkeypatch.setattr(graph.shutil, "which", lambda name: None)
+    ex = explore(add_exp, specs=[F32, F32], stop_after="prepare-arithmetic")
+    g = ex.diagrams[0]["graph"]
+    assert g == {"nodes": 6, "edges": 5, "clusters": 0, "error": INSTALL}
+    assert "apt-get install graphviz" in INSTALL and "pip install graphviz" in INSTALL
+    monkeypatch.undo()
+    monkeypatch.setitem(sys.modules, "graphviz", None)                    # `import graphviz` fails
+    assert explore(add_exp, specs=[F32, F32], stop_after="prepare-arithmetic").diagrams[0]["graph"]["error"] == INSTALL

@@ -1,4 +1,4 @@
-"""`%%nkigen` in a real IPython shell: input parsing, namespace binding, readable errors."""
+"""`%%nkigen` in a real IPython shell: input parsing, namespace binding, readable errors, help."""
 
 from __future__ import annotations
 
@@ -8,49 +8,12 @@ import numpy as np
 import pytest
 
 pytest.importorskip("anywidget")
-from IPython.testing.globalipapp import start_ipython  # noqa: E402
 
-import explorer_ext.magic as magic  # noqa: E402
 from explorer_ext.inputs import InputsError, parse_inputs, specs_for  # noqa: E402
 from explorer_ext.widget import ExplorerWidget, StaticExplorer  # noqa: E402
+from explorer_ipython import SOFTMAX, STOP, counts, ip, message, run, shown  # noqa: E402,F401 - fixtures
 from nkipy_kg import TracedFunction  # noqa: E402
-
-STOP = "--stop-after decompose-batch-matmul"
-
-
-@pytest.fixture(scope="module")
-def ip():
-    shell = start_ipython()
-    shell.run_line_magic("load_ext", "explorer_ext")
-    shell.run_cell("import numpy as np")
-    return shell
-
-
-@pytest.fixture
-def shown(monkeypatch):
-    """Everything the magic displays, in order."""
-    out: list = []
-    monkeypatch.setattr(magic, "display", out.append)
-    return out
-
-
-def run(ip, line: str, body: str):
-    result = ip.run_cell(f"%%nkigen {line}\n{body}")
-    assert result.success, result.error_in_exec   # the magic never raises into the shell
-    return result
-
-
-def message(shown) -> str:
-    [out] = shown
-    assert isinstance(out, magic.NkigenMessage), out
-    return out.text
-
-
-SOFTMAX = """\
-def softmax(x):
-    e = np.exp(x - np.max(x, axis=-1, keepdims=True))
-    return e / np.sum(e, axis=-1, keepdims=True)
-"""
+from nkipy_kg.pipeline import PIPELINE  # noqa: E402
 
 
 def test_inputs_bind_the_traced_kernel_and_show_the_explorer(ip, shown):
@@ -64,7 +27,8 @@ def test_inputs_bind_the_traced_kernel_and_show_the_explorer(ip, shown):
     # The source panel shows the cell; line numbers are the editor's (line 1 is %%nkigen).
     assert data["source"]["first_line"] == 2 and data["source"]["lines"][0] == "def softmax(x):"
     assert data["source"]["label"] == "this cell"
-    assert repr(widget) == "NkigenExplorer(kernel='softmax', target='trn2', stages=4/27, changed=1)"
+    assert counts(data).startswith(f"stages=4/{len(PIPELINE) + 1}, changed=")
+    assert repr(widget) == f"NkigenExplorer(kernel='softmax', target='trn2', {counts(data)})"
     bundle, _ = widget._repr_mimebundle_()
     assert bundle["text/plain"] == repr(widget)
     assert "<iframe srcdoc=" in static._repr_html_() and "data-nkigen-static" in static._repr_html_()
@@ -148,89 +112,6 @@ def test_parse_inputs():
         specs_for(k, "x=4:f32")
 
 
-def test_run_with_random_inputs_fills_the_run_tab(ip, shown):
-    run(ip, '--inputs "x=256x256:f32" --run --seed 5', SOFTMAX)
-    static, widget = shown
-    data = json.loads(widget.data)
-    r = data["run"]
-    assert r["device"] == "SimulatedNeuronCore(trn2)" and r["timing_kind"] == "modeled"
-    assert r["time_us"] > 0 and r["compared"] is False and r["passed"] is None
-    assert all(0 <= u <= 1 for u in r["utilisation"].values()) and len(r["boxes"]) == r["events_total"] > 0
-    assert repr(widget) == "NkigenExplorer(kernel='softmax', target='trn2', stages=27/27, changed=14, run='modeled')"
-    assert repr(static) == repr(widget).replace("NkigenExplorer", "NkigenStaticExplorer")
-    # The same seed gives the same modeled run (the inputs are the same).
-    from nkipy_kg.explore_device import random_inputs
-    import nkipy_kg.devices as devices
-
-    x = random_inputs([((256, 256), "f32")], seed=5)
-    assert r["time_us"] == pytest.approx(devices.run(ip.user_ns["softmax"], *x).time_us, rel=1e-6)
-
-
-def test_args_and_compare_numpy(ip, shown):
-    rng = np.random.default_rng(0)
-    ip.user_ns["xa"] = rng.standard_normal((256, 256)).astype(np.float32)
-    run(ip, "--args xa --compare-numpy", SOFTMAX)            # --compare-numpy implies --run
-    data = json.loads(shown[1].data)
-    [out] = data["run"]["outputs"]
-    x = ip.user_ns["xa"]
-    e = np.exp(x - x.max(-1, keepdims=True))
-    want = e / e.sum(-1, keepdims=True)
-    import nkipy_kg.devices as devices
-
-    direct = devices.run(ip.user_ns["softmax"], x).outputs
-    assert out["max_abs"] == pytest.approx(float(np.abs(direct - want).max()), abs=1e-9)
-    assert out["passed"] is True and data["run"]["passed"] is True and out["rtol"] == 2e-5
-    assert repr(shown[1]).endswith("run='modeled', numpy='pass')")
-
-
-def test_device_neuron_without_toolchain_is_a_message(ip, shown, monkeypatch):
-    import nkipy_kg.devices.neuron as neuron
-    from nkipy_kg.devices.neuron_toolchain import ToolchainStatus
-
-    monkeypatch.setattr(neuron, "probe", lambda: ToolchainStatus(None, None, None, ()))
-    run(ip, '--inputs "x=256x256:f32" --device neuron', SOFTMAX)
-    text = message(shown)
-    assert text.startswith("device error: NeuronDevice(trn2) cannot run here; missing:")
-    assert "neuronx-cc" in text and "device='sim'" in text and "Traceback" not in text
-    shown.clear()
-    run(ip, '--inputs "x=256x256:f32" --device tpu', SOFTMAX)
-    assert "argument --device: invalid choice: 'tpu'" in message(shown)
-
-
-VARIANTS = """\
-from nkipy_kg import knob
-
-def sm_128(x):
-    m = np.max(x, axis=-1, keepdims=True)
-    knob.knob(m).tile_op(tile_size=[128, 128]).layout(mem_space="Sbuf")
-    e = np.exp(x - m)
-    return e / np.sum(e, axis=-1, keepdims=True)
-
-def sm_64(x):
-    m = np.max(x, axis=-1, keepdims=True)
-    knob.knob(m).tile_op(tile_size=[64, 128]).layout(mem_space="Sbuf")
-    e = np.exp(x - m)
-    return e / np.sum(e, axis=-1, keepdims=True)
-"""
-
-
-def test_compare_two_knob_variants(ip, shown):
-    run(ip, '--compare sm_64 --inputs "x=256x256:f32" --run', VARIANTS)
-    assert isinstance(ip.user_ns["sm_128"], TracedFunction) and isinstance(ip.user_ns["sm_64"], TracedFunction)
-    static, widget = shown
-    data = json.loads(widget.data)
-    assert data["mode"] == "compare" and data["a"]["kernel"] == "sm_128" and data["b"]["kernel"] == "sm_64"
-    assert len(data["a"]["stages"]) == len(data["b"]["stages"]) == 27
-    assert data["a"]["run"]["time_us"] != data["b"]["run"]["time_us"]
-    assert data["a"]["source"]["label"] == data["b"]["source"]["label"] == "this cell"
-    assert repr(widget) == ("NkigenExplorer(compare: kernel='sm_128', target='trn2', stages=27/27, changed=14, "
-                            "run='modeled' | kernel='sm_64', target='trn2', stages=27/27, changed=14, run='modeled')")
-    assert "<iframe srcdoc=" in static._repr_html_()
-    shown.clear()
-    run(ip, '--compare nope --inputs "x=256x256:f32"', VARIANTS)
-    assert message(shown).startswith("%%nkigen: no function 'nope'")
-
-
 def test_help_documents_every_flag(ip):
     doc = ip.find_cell_magic("nkigen").__doc__
     for flag in ("--inputs", "--args", "--target", "--stop-after", "--run", "--compare-numpy", "--device",
@@ -239,17 +120,58 @@ def test_help_documents_every_flag(ip):
     assert "sim (SimulatedNeuronCore, modeled time)" in " ".join(doc.split())
 
 
-def test_a_failing_run_is_a_message_and_the_explorer_stays(ip, shown, monkeypatch):
-    from nkipy_kg.devices.simulated import SimulatedNeuronCore
-    from nkipy_kg.errors import SimError
+def test_knob_error_points_at_the_cell_line(ip, shown):
+    body = "from nkipy_kg import knob\n\ndef k(x):\n    y = np.exp(x)\n    knob.knob(y).tile_op(tile_size=[128, 512])\n    return y\n"
+    run(ip, '--inputs "x=256x256:f32"', body)
+    text = message(shown)
+    assert text.startswith("cell line 6:5: knob error: knob.tile_op:")
+    assert "knob.knob(y).tile_op(tile_size=[128, 512])" in text and "Traceback" not in text
 
-    def boom(self, compiled, *arrays):
-        raise SimError("nisa.tensor_copy reads uninitialised Sbuf memory")
 
-    monkeypatch.setattr(SimulatedNeuronCore, "run", boom)
-    run(ip, '--inputs "x=256x256:f32" --run', SOFTMAX)
+MISMATCHED = """\
+from nkipy_kg import knob
+
+def mismatched(a, b):
+    s = np.exp(a)
+    knob.knob(s).tile_op(tile_size=[64, 128])
+    t = np.exp(b)
+    knob.knob(t).tile_op(tile_size=[32, 128])
+    knob.fuse(s, t)
+    return s, t
+"""
+
+
+def test_pass_error_is_a_message_and_a_failed_stage(ip, shown):
+    run(ip, '--inputs "a=128x256:f32, b=128x256:f32"', MISMATCHED)
     note, static, widget = shown
-    assert note.text == "%%nkigen --run softmax: simulation error: nisa.tensor_copy reads uninitialised Sbuf memory"
     data = json.loads(widget.data)
-    assert data["run"]["error"] == "simulation error: nisa.tensor_copy reads uninitialised Sbuf memory"
-    assert repr(widget).endswith("run='failed')")
+    error = data["error"]
+    failed = [s for s in data["stages"] if s["status"] == "failed"]
+    assert [s["name"] for s in failed] == [error["pass_name"]] and failed[0]["index"] == error["stage"]
+    assert all(s["status"] in ("input", "changed", "unchanged") for s in data["stages"][:error["stage"]])
+    # Both the message and the explorer's error name the cell line (line 1 is %%nkigen), not a temp file.
+    assert note.text.startswith(f"%%nkigen mismatched: pass {error['stage']} {error['pass_name']} failed;")
+    assert "cell line 9:5: pass error:" in note.text and "knob.fuse(s, t)" in note.text
+    assert "cell line 9:5" in error["rendered"] and "ipykernel" not in error["rendered"]
+    assert error["line"] == 9 and error["file"] == data["source"]["file"]       # the source panel marks it
+    assert "Traceback" not in note.text
+    assert repr(widget).endswith(f"failed={error['pass_name']!r})")
+
+
+def test_arrays_named_like_the_parameters_give_the_shapes(ip, shown):
+    ip.run_cell("x = np.ones((128, 256), np.float32)\nw = np.ones((256,), np.float32)")
+    run(ip, STOP, "def scale(x, w, eps=1e-6):\n    return x * w + eps\n")
+    data = json.loads(shown[1].data)
+    assert "%arg0: tensor<128x256xf32>, %arg1: tensor<256xf32>" in "\n".join(data["stages"][0]["ir_lines"])
+    shown.clear()
+    run(ip, STOP, "def other(x, nothere):\n    return x\n")        # one parameter has no array
+    assert "or define arrays named like its parameters" in message(shown)
+    ip.run_cell("del x, w")          # later cells must not pick these up
+
+
+def test_question_mark_help_shows_the_flags(ip, capsys):
+    ip.run_cell("%nkigen?")
+    out = capsys.readouterr().out
+    assert "Trace the kernel this cell defines" in out
+    for flag in ("--inputs", "--args", "--target", "--stop-after", "--run", "--compare-numpy", "--compare"):
+        assert flag in out, flag

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import html
 import inspect
+import io
 import json
 import re
+import shlex
 
 import numpy as np
 import pytest
 
-from nkipy_kg import knob
+from nkipy_kg import cli, knob
 from nkipy_kg.errors import PassError, SourceLoc
 from nkipy_kg.explore import Exploration, explore, ir_lines_of
-from nkipy_kg.explore_html import render_html, script_safe_json
+from nkipy_kg.explore_html import render_html, saved_output_html, script_safe_json
 from nkipy_kg.explore_locations import line_locations, strip_locations
 from nkipy_kg.passes import REGISTRY, PassSpec
 from nkipy_kg.pipeline import PIPELINE
@@ -136,15 +140,58 @@ def test_json_and_repr_are_stable():
     strip = lambda e: re.sub(r'"seconds":[0-9.e-]+', '"seconds":0', e.to_json())  # noqa: E731
     assert strip(a) == strip(b)
     assert " at 0x" not in a.to_json() and " at 0x" not in repr(a)
-    assert repr(a) == f"Exploration(kernel='softmax', target='trn2', stages=4/{len(PIPELINE) + 1}, changed=1)"
+    changed = sum(s.status == "changed" for s in a.stages)
+    assert changed >= 1          # prepare-arithmetic rewrites the division
+    assert repr(a) == f"Exploration(kernel='softmax', target='trn2', stages=4/{len(PIPELINE) + 1}, changed={changed})"
 
 
 def test_everything_is_escaped_in_html():
     evil = "<script>window.__pwned=1</script>"
     ex = explore(softmax, specs=SPECS, stop_after=STOP, kernel_name=evil)
+    assert ex.title == f"nkipy-kg · {evil}"
     page = render_html(ex.to_json(), title=evil)
     assert evil not in page
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in page        # the <title>
     assert "\\u003cscript\\u003ewindow.__pwned=1\\u003c/script\\u003e" in page
     assert script_safe_json('"</script><!--"') == '"\\u003c/script\\u003e\\u003c!--"'
     assert "https://" not in page and "http://" not in page
+
+
+def test_saved_output_is_the_page_plus_a_plain_summary(ex):
+    """What a notebook keeps: the explorer in an iframe, and for viewers that strip
+    iframes and styles (untrusted JupyterLab, GitHub) a table of every stage."""
+    evil = "<img src=x onerror=alert(1)>"
+    hostile = explore(softmax, specs=SPECS, stop_after=STOP, kernel_name=evil)
+    out = saved_output_html(hostile)
+    assert out.startswith('<div class="nkx-static" data-nkigen-static="1"><style>')
+    assert out.count("<iframe srcdoc=") == 1 and "\n" not in out.split("</iframe>")[1]
+    fallback = out[out.index('<div class="nkx-fallback"'):]
+    assert "<iframe" not in fallback and "<script" not in fallback and evil not in out
+    assert html.escape(evil) in fallback
+    assert fallback.count("<tr>") == len(hostile.stages) + 1                  # the header row + every stage
+    for s in hostile.stages:
+        assert f">{s.name}<" in fallback
+    ran = len(hostile.ran) - 1
+    changed = sum(s.status == "changed" for s in hostile.stages)
+    assert f"{ran} of {len(PIPELINE)} passes ran, {changed} changed the IR" in fallback
+    assert hostile._repr_html_() == out
+
+
+@pytest.fixture(scope="module")
+def full() -> Exploration:
+    return explore(softmax, specs=SPECS, diagrams=False)
+
+
+@pytest.mark.parametrize("index", range(1, len(PIPELINE) + 1))
+def test_repro_command_rebuilds_the_stage(full, index, tmp_path):
+    """Every stage's `reproduce` command, run on the previous stage's IR as the explorer
+    downloads it (`NN_name.mlir`), prints exactly that stage's IR."""
+    stage, before = full.stages[index], full.stages[index - 1]
+    assert stage.ran, stage.status
+    argv = shlex.split(stage.repro)
+    assert argv[0] == "nkipy-kg-opt" and argv[1] == f"{index - 1:02d}_{before.name}.mlir"
+    (tmp_path / argv[1]).write_text(before.ir)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli.main([str(tmp_path / argv[1]), *argv[2:]]) == 0
+    assert out.getvalue().rstrip("\n") == stage.ir.rstrip("\n")

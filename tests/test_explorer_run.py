@@ -17,6 +17,7 @@ from nkipy_kg.explore_compare import compare
 from nkipy_kg.explore_device import random_inputs
 from nkipy_kg.explore_run import MAX_BOXES, check_outputs, gantt_boxes
 from nkipy_kg.passes import REGISTRY, PassSpec
+from nkipy_kg.pipeline import PIPELINE
 from nkipy_kg.sim.cost_model import COMPUTE_ENGINES, Event
 
 SPECS = [((256, 256), "f32")]
@@ -143,7 +144,8 @@ def test_run_data_in_json_and_stable_repr(ex):
     assert len(run["boxes"]) == run["events_total"] and run["lanes"] == list(ex.run.lanes)
     spans = [e for e in run["perfetto"]["traceEvents"] if e["ph"] == "X"]
     assert len(spans) == run["events_total"]
-    assert repr(ex) == ("Exploration(kernel='softmax', target='trn2', stages=27/27, changed=14, "
+    changed = sum(s.status == "changed" for s in ex.stages)
+    assert repr(ex) == (f"Exploration(kernel='softmax', target='trn2', stages={len(PIPELINE) + 1}/{len(PIPELINE) + 1}, changed={changed}, "
                         "run='modeled', numpy='pass')")
 
 
@@ -196,16 +198,20 @@ def test_compare_of_one_kernel_under_two_names_is_identical():
 
 
 def test_main_job_runs_and_writes_the_report(tmp_path, capsys):
+    """The README's main job (`python -m nkipy_kg`, its defaults): rmsnorm on the simulator."""
     from nkipy_kg.demo import main
 
-    assert main(["--kernel", "softmax", "--out", str(tmp_path)]) == 0
+    assert main(["--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
+    assert out.startswith("compiled rmsnorm (256x256:float32, 256:float32) for trn2: Exploration(kernel='rmsnorm'")
     assert "ran on SimulatedNeuronCore(trn2):" in out and "us (modeled)" in out
     assert "NumPy check result 256x256:f32: max abs error" in out and out.count(": pass") == 1
-    report = tmp_path / "softmax.html"
-    assert f"wrote the explorer report {report.resolve()}" in out
+    report = tmp_path / "rmsnorm.html"
+    assert out.rstrip().endswith(f"wrote the explorer report {report.resolve()}")
     html = report.read_text()
     assert '"timing_kind":"modeled"' in html and "function renderRun" in html
+    assert "http://" not in html and "https://" not in html and "<script src" not in html
+    assert (tmp_path / "rmsnorm.mlir").read_text().startswith("#loc")           # the traced IR, with locations
 
 
 def test_measured_run_without_profile():

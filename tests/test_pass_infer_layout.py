@@ -15,7 +15,7 @@ from nkipy_kg.errors import PassError
 from nkipy_kg.kernels import CATALOGUE
 from nkipy_kg.passes import get
 from nkipy_kg.passes.common import collect, is_annotatable, is_inside_nkipy_region
-from nkipy_kg.passes.layout_propagation import num_loops
+from nkipy_kg.passes.layout_loops import num_loops
 
 PASS = "infer-layout"
 PREPARATION = ("remove-redundant-zero-fill", "prepare-arithmetic", "decompose-batch-matmul")

@@ -94,6 +94,46 @@ def test_activation_scale_bias(func: str, ref) -> None:
     np.testing.assert_allclose(result.args[2], ref(z).astype(np.float32), rtol=1e-5, atol=1e-6)
 
 
+PI32, HALF_PI32 = float(np.float32(np.pi)), float(np.float32(np.pi / 2))
+
+
+@pytest.mark.parametrize("func,ref,inside,outside", [
+    ("sin", np.sin, [-PI32, -1.0, 0.0, 3.0, PI32], [3.1416, -3.2, 9.0, -1e4, np.inf]),
+    ("arctan", np.arctan, [-HALF_PI32, -1.0, 0.0, 1.5, HALF_PI32], [1.5708, -1.6, 2.0, 1e4, -np.inf]),
+    ("log", np.log, [2.0 ** -64, 1e-10, 1.0, 1e10, 2.0 ** 64], [0.0, -1.0, 2.0 ** -65, 2.0 ** 65, np.inf]),
+])
+def test_activation_is_nan_outside_its_valid_range(func: str, ref, inside: list, outside: list) -> None:
+    """sin, arctan and log are valid on [-pi, pi], [-pi/2, pi/2] and [2^-64, 2^64] only
+    (no range reduction on hardware): exact inside, NaN outside, NaN stays NaN."""
+    x = np.array([inside + outside + [np.nan]] * 128, np.float32)
+    shape = x.shape
+    load_x, _ = load_store("x", shape, "f32")
+    sb, ob = T(shape, "f32", 3), T(shape, "f32", 4)
+    body = load_x + f"""    %y = "nisa.alloc"() : () -> {sb}
+    "nisa.activation"(%y, %s_x) {{op = "{func}", operandSegmentSizes = array<i32: 1, 1, 0, 0>}} : ({sb}, {sb}) -> ()
+    "nisa.dma_copy"(%out, %y) : ({ob}, {sb}) -> ()"""
+    result = simulate(kernel([("x", shape, "f32", 1), ("out", shape, "f32", 4)], body), x, np.zeros_like(x))
+    got = result.args[1]
+    n = len(inside)
+    np.testing.assert_allclose(got[:, :n], ref(x[:, :n]), rtol=1e-6)
+    assert np.isnan(got[:, n:]).all()
+
+
+def test_activation_range_applies_after_scale_and_bias() -> None:
+    """sin(x * 4 + 0): x = 1 is 4 > pi, outside; x = 0.5 is inside."""
+    x = np.array([[0.5, 1.0]] * 128, np.float32)
+    load_x, _ = load_store("x", (128, 2), "f32")
+    sb, ob = T((128, 2), "f32", 3), T((128, 2), "f32", 4)
+    body = load_x + f"""    %four = arith.constant 4.0 : f32
+    %zero = arith.constant 0.0 : f32
+    %y = "nisa.alloc"() : () -> {sb}
+    "nisa.activation"(%y, %s_x, %zero, %four) {{op = "sin", operandSegmentSizes = array<i32: 1, 1, 1, 1>}} : ({sb}, {sb}, f32, f32) -> ()
+    "nisa.dma_copy"(%out, %y) : ({ob}, {sb}) -> ()"""
+    result = simulate(kernel([("x", (128, 2), "f32", 1), ("out", (128, 2), "f32", 4)], body), x, np.zeros_like(x))
+    np.testing.assert_allclose(result.args[1][:, 0], np.sin(np.float32(2.0)), rtol=1e-6)
+    assert np.isnan(result.args[1][:, 1]).all()
+
+
 @pytest.mark.parametrize("op,ref", [
     ("add", np.sum), ("max", np.max), ("min", np.min), ("multiply", np.prod),
     ("subtract", lambda x, axis: x[:, 0, 0] - (x.sum(axis=axis) - x[:, 0, 0])),

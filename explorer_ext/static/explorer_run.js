@@ -1,7 +1,7 @@
-// nkigen explorer, Run tab: device, time (modeled | measured), per-engine utilisation,
+// nkipy-kg explorer, Run tab: device, time (modeled | measured), per-engine utilisation,
 // the engine timeline (Gantt) and the NumPy comparison of `Exploration.run`
 // (nkipy_kg/explore_run.py), plus downloads of any stage's IR and the Perfetto trace.
-// Concatenated in front of explorer.js (same module scope: `esc`, `stageLines`, `note`).
+// Bundled with explorer_ir.js and explorer.js into one module scope (`esc`, `stageLines`, `note`).
 // Downloads are Blobs built from the embedded data: nothing is fetched or served.
 
 const LANE_H = 20, GANTT_L = 96;
@@ -104,7 +104,7 @@ function runDownload(root, data, kind, stage) {
   if (kind === "ir") {
     const s = data.stages[stage];
     if (!s) return;
-    name = `${data.kernel}_${String(stage).padStart(2, "0")}_${s.name}.mlir`.replace(/[^\w.-]+/g, "_");
+    name = stageFile(data, stage);          // what the next stage's repro command reads
     text = stageLines(data, stage).join("\n") + "\n";
     mime = "text/plain";
   } else {

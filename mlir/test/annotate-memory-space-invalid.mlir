@@ -63,3 +63,31 @@ func.func @loop_carried(%n: index) -> memref<8xf32> {
   memref.copy %r, %o : memref<8xf32> to memref<8xf32>
   return %o : memref<8xf32>
 }
+
+// -----
+
+func.func @gather_computed_indices(%x: memref<16x8xf32>, %i: memref<4xi32>) -> memref<4x8xf32> {
+  %0 = bufferization.to_tensor %x : memref<16x8xf32> to tensor<16x8xf32>
+  %1 = bufferization.to_tensor %i : memref<4xi32> to tensor<4xi32>
+  %out = memref.alloc() : memref<4x8xf32>
+  %2 = bufferization.to_tensor %out : memref<4x8xf32> to tensor<4x8xf32>
+  // expected-error @below {{nkipy.gather with computed indices is not supported yet}}
+  %3 = "nkipy.gather"(%0, %1, %2) : (tensor<16x8xf32>, tensor<4xi32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %4 = bufferization.to_buffer %3 : tensor<4x8xf32> to memref<4x8xf32>
+  return %4 : memref<4x8xf32>
+}
+
+// -----
+
+memref.global "private" constant @__constant_2xi32 : memref<2xi32> = dense<[3, 16]>
+func.func @gather_out_of_range(%x: memref<16x8xf32>) -> memref<2x8xf32> {
+  %0 = bufferization.to_tensor %x : memref<16x8xf32> to tensor<16x8xf32>
+  %1 = memref.get_global @__constant_2xi32 : memref<2xi32>
+  %2 = bufferization.to_tensor %1 : memref<2xi32> to tensor<2xi32>
+  %out = memref.alloc() : memref<2x8xf32>
+  %3 = bufferization.to_tensor %out : memref<2x8xf32> to tensor<2x8xf32>
+  // expected-error @below {{nkipy.gather index 16 is outside the source's 16 rows}}
+  %4 = "nkipy.gather"(%0, %2, %3) : (tensor<16x8xf32>, tensor<2xi32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  %5 = bufferization.to_buffer %4 : tensor<2x8xf32> to memref<2x8xf32>
+  return %5 : memref<2x8xf32>
+}

@@ -164,3 +164,84 @@ func.func @returned_cast(%x: memref<8xf32>) -> memref<?xf32> {
   %c = memref.cast %r : memref<8xf32> to memref<?xf32>
   return %c : memref<?xf32>
 }
+
+// -----
+
+// A constant-index gather (np.take) becomes row copies into its destination buffer:
+// one copy per run of consecutive indices ([3, 4] is one two-row copy), through
+// reshapes of the index constant; the dead index global is erased.
+
+// CHECK-NOT:     memref.global
+// CHECK-LABEL: func.func @take_rows
+// CHECK-SAME:    (%[[X:.*]]: memref<16x8xf32, strided<[?, ?], offset: ?>, 4 : i32>) -> memref<2x2x8xf32, strided<[?, ?, ?], offset: ?>, 4 : i32>
+// CHECK-NOT:     nkipy.gather
+// CHECK:         %[[OUT:.*]] = memref.alloc() : memref<4x8xf32, 4 : i32>
+// CHECK:         %[[S0:.*]] = memref.subview %[[X]][3, 0] [2, 8] [1, 1]
+// CHECK:         %[[D0:.*]] = memref.subview %[[OUT]][0, 0] [2, 8] [1, 1]
+// CHECK:         memref.copy %[[S0]], %[[D0]]
+// CHECK:         %[[S1:.*]] = memref.subview %[[X]][0, 0] [1, 8] [1, 1]
+// CHECK:         %[[D1:.*]] = memref.subview %[[OUT]][2, 0] [1, 8] [1, 1]
+// CHECK:         memref.copy %[[S1]], %[[D1]]
+// CHECK:         %[[S2:.*]] = memref.subview %[[X]][15, 0] [1, 8] [1, 1]
+// CHECK:         %[[D2:.*]] = memref.subview %[[OUT]][3, 0] [1, 8] [1, 1]
+// CHECK:         memref.copy %[[S2]], %[[D2]]
+// CHECK:         %[[CAST:.*]] = memref.cast %[[OUT]] : memref<4x8xf32, 4 : i32> to memref<4x8xf32, strided<[?, ?], offset: ?>, 4 : i32>
+// CHECK:         memref.expand_shape %[[CAST]]
+memref.global "private" constant @__constant_2x2xi32 : memref<2x2xi32> = dense<[[3, 4], [0, 15]]>
+func.func @take_rows(%x: memref<16x8xf32, strided<[?, ?], offset: ?>>) -> memref<2x2x8xf32, strided<[?, ?, ?], offset: ?>> {
+  %0 = bufferization.to_tensor %x : memref<16x8xf32, strided<[?, ?], offset: ?>> to tensor<16x8xf32>
+  %1 = memref.get_global @__constant_2x2xi32 : memref<2x2xi32>
+  %2 = memref.collapse_shape %1 [[0, 1]] : memref<2x2xi32> into memref<4xi32>
+  %3 = bufferization.to_tensor %2 : memref<4xi32> to tensor<4xi32>
+  %out = memref.alloc() : memref<4x8xf32>
+  %4 = bufferization.to_tensor %out : memref<4x8xf32> to tensor<4x8xf32>
+  %5 = "nkipy.gather"(%0, %3, %4) : (tensor<16x8xf32>, tensor<4xi32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %6 = bufferization.to_buffer %5 : tensor<4x8xf32> to memref<4x8xf32, strided<[?, ?], offset: ?>>
+  %7 = memref.expand_shape %6 [[0, 1], [2]] output_shape [2, 2, 8] : memref<4x8xf32, strided<[?, ?], offset: ?>> into memref<2x2x8xf32, strided<[?, ?, ?], offset: ?>>
+  return %7 : memref<2x2x8xf32, strided<[?, ?, ?], offset: ?>>
+}
+
+// -----
+
+// Buffers only DMAs touch (copies, linalg.transpose: no layout from infer-layout)
+// live in Hbm: here the transposed source of a row copy and the copied rows.
+
+// CHECK-LABEL: func.func @dma_only
+// CHECK:         %[[T:.*]] = memref.alloc() : memref<8x16xf32, 1 : i32>
+// CHECK:         linalg.transpose ins(%{{.*}} : memref<16x8xf32, 4 : i32>) outs(%[[T]] : memref<8x16xf32, 1 : i32>)
+// CHECK:         %[[R:.*]] = memref.alloc() : memref<2x16xf32, 1 : i32>
+// CHECK:         memref.subview %[[T]][3, 0] [2, 16] [1, 1] : memref<8x16xf32, 1 : i32> to memref<2x16xf32, strided<[16, 1], offset: 48>, 1 : i32>
+// CHECK:         memref.copy %{{.*}}, %[[R]] : memref<2x16xf32, strided<[16, 1], offset: 48>, 1 : i32> to memref<2x16xf32, 1 : i32>
+// CHECK:         linalg.transpose ins(%[[R]] : memref<2x16xf32, 1 : i32>) outs(%{{.*}} : memref<16x2xf32, 4 : i32>)
+func.func @dma_only(%x: memref<16x8xf32>) -> memref<16x2xf32> {
+  %t = memref.alloc() : memref<8x16xf32>
+  linalg.transpose ins(%x : memref<16x8xf32>) outs(%t : memref<8x16xf32>) permutation = [1, 0]
+  %r = memref.alloc() : memref<2x16xf32>
+  %s = memref.subview %t[3, 0] [2, 16] [1, 1] : memref<8x16xf32> to memref<2x16xf32, strided<[16, 1], offset: 48>>
+  memref.copy %s, %r : memref<2x16xf32, strided<[16, 1], offset: 48>> to memref<2x16xf32>
+  %o = memref.alloc() : memref<16x2xf32>
+  linalg.transpose ins(%r : memref<2x16xf32>) outs(%o : memref<16x2xf32>) permutation = [1, 0]
+  return %o : memref<16x2xf32>
+}
+
+// -----
+
+// A returned reshape of an SBUF buffer cannot be an HBM view of SBUF memory: the
+// buffer is copied to a fresh SharedHbm buffer where the view was, and the view
+// reshapes the copy.
+
+// CHECK-LABEL: func.func @returned_collapse
+// CHECK:         %[[S:.*]] = memref.alloc() : memref<4x2x8xf32, 3 : i32>
+// CHECK:         linalg.exp ins(%{{.*}} : memref<4x2x8xf32, 4 : i32>) outs(%[[S]] : memref<4x2x8xf32, 3 : i32>)
+// CHECK:         %[[H:.*]] = memref.alloc() : memref<4x2x8xf32, 4 : i32>
+// CHECK-NEXT:    memref.copy %[[S]], %[[H]] : memref<4x2x8xf32, 3 : i32> to memref<4x2x8xf32, 4 : i32>
+// CHECK-NEXT:    %[[C:.*]] = memref.collapse_shape %[[H]] {{\[}}[0], [1, 2]] : memref<4x2x8xf32, 4 : i32> into memref<4x16xf32, 4 : i32>
+// CHECK-NEXT:    return %[[C]] : memref<4x16xf32, 4 : i32>
+func.func @returned_collapse(%x: memref<4x2x8xf32>) -> memref<4x16xf32> {
+  %s = memref.alloc() : memref<4x2x8xf32>
+  linalg.exp ins(%x : memref<4x2x8xf32>) outs(%s : memref<4x2x8xf32>)
+  %t = bufferization.to_tensor %s : memref<4x2x8xf32> to tensor<4x2x8xf32>
+  "nkipy.layout"(%t) {mem_space = 3 : i32} : (tensor<4x2x8xf32>) -> ()
+  %c = memref.collapse_shape %s [[0], [1, 2]] : memref<4x2x8xf32> into memref<4x16xf32>
+  return %c : memref<4x16xf32>
+}

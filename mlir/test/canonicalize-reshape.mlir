@@ -53,6 +53,24 @@ func.func @sbuf_split(%s: memref<128x32xf32, 3 : i32>, %h: memref<128x32xf32, 1 
 
 // -----
 
+// An SBUF split only DMAs read (the transformer's heads [4, 128, 128] -> [2, 2, 128, 128]
+// shuffled into HBM by a [0, 2, 1, 3] transpose) is materialized in Hbm, not in an SBUF
+// buffer with 2 partitions.
+
+// CHECK-LABEL: func.func @sbuf_split_into_hbm
+// CHECK:         %[[E:.*]] = memref.expand_shape %arg0 {{\[\[}}0, 1], [2], [3]] output_shape [2, 2, 128, 128] : memref<4x128x128xf32, 3 : i32> into memref<2x2x128x128xf32, 3 : i32>
+// CHECK-NEXT:    %[[A:.*]] = memref.alloc() : memref<2x2x128x128xf32, 1 : i32>
+// CHECK-NEXT:    memref.copy %[[E]], %[[A]] : memref<2x2x128x128xf32, 3 : i32> to memref<2x2x128x128xf32, 1 : i32>
+// CHECK:         linalg.transpose ins(%[[A]] : memref<2x2x128x128xf32, 1 : i32>) outs(%{{.*}} : memref<2x128x2x128xf32, 1 : i32>) permutation = [0, 2, 1, 3]
+func.func @sbuf_split_into_hbm(%s: memref<4x128x128xf32, 3 : i32>) {
+  %e = memref.expand_shape %s [[0, 1], [2], [3]] output_shape [2, 2, 128, 128] : memref<4x128x128xf32, 3 : i32> into memref<2x2x128x128xf32, 3 : i32>
+  %t = memref.alloc() : memref<2x128x2x128xf32, 1 : i32>
+  linalg.transpose ins(%e : memref<2x2x128x128xf32, 3 : i32>) outs(%t : memref<2x128x2x128xf32, 1 : i32>) permutation = [0, 2, 1, 3]
+  return
+}
+
+// -----
+
 // Returned arguments and views of them get their own output buffer: a 1-D expand
 // and a direct argument are copied as returned; a multi-dim expand copies the
 // argument, then expands the copy. The function type follows.

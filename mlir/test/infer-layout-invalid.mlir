@@ -65,3 +65,19 @@ func.func @tile_op_rank(%a: tensor<64x32xf32>, %b: tensor<32x64xf32>) -> tensor<
   "nkipy.tile_op"(%m) {loop_tile_size = array<i64: 64, 64>} : (tensor<64x64xf32>) -> ()
   return %m : tensor<64x64xf32>
 }
+
+// -----
+
+// A reduction to a scalar whose combiner has no known identity is not split.
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#all = affine_map<(d0, d1) -> ()>
+func.func @scalar_reduction_unknown_combiner(%x: tensor<256x64xf32>) -> tensor<f32> {
+  %e = tensor.empty() : tensor<f32>
+  // expected-error @below {{infer-layout: a rank-0 result of linalg.generic has no partition dim to lay out}}
+  %s = linalg.generic {indexing_maps = [#id, #all], iterator_types = ["reduction", "reduction"]} ins(%x : tensor<256x64xf32>) outs(%e : tensor<f32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %a = arith.subf %in, %acc : f32
+    linalg.yield %a : f32
+  } -> tensor<f32>
+  return %s : tensor<f32>
+}

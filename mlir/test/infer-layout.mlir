@@ -366,3 +366,102 @@ func.func @exp_200_rows(%x: tensor<200x64xf32>) -> tensor<200x64xf32> {
   %r = linalg.exp ins(%x : tensor<200x64xf32>) outs(%e : tensor<200x64xf32>) -> tensor<200x64xf32>
   return %r : tensor<200x64xf32>
 }
+
+// -----
+
+// A reduction over every axis (np.sum(x)) becomes a row reduction into a [256, 1]
+// column (init: the combiner's identity) and a partition reduction of the column
+// into a one-element vector, collapsed to the rank-0 result; both get layouts. The
+// rank-0 truncf after it is lifted to the one-element vector too, and the dead
+// rank-0 inits are gone.
+// CHECK-DAG:   #[[ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG:   #[[KEEP:.*]] = affine_map<(d0, d1) -> (d0, 0)>
+// CHECK-DAG:   #[[COLS:.*]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-DAG:   #[[VEC:.*]] = affine_map<(d0) -> (d0)>
+// CHECK-LABEL: func.func @sum_all
+// CHECK-NOT:     tensor<f32>
+// CHECK:         %[[E:.*]] = tensor.empty() : tensor<256x1xf32>
+// CHECK:         %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK:         %[[F:.*]] = linalg.fill ins(%[[ZERO]] : f32) outs(%[[E]] : tensor<256x1xf32>)
+// CHECK:         %[[ROWS:.*]] = linalg.generic {indexing_maps = [#[[ID]], #[[KEEP]]], iterator_types = ["parallel", "reduction"]} ins(%arg0 : tensor<256x1024xf32>) outs(%[[F]] : tensor<256x1xf32>)
+// CHECK:         "nkipy.layout"(%[[ROWS]]) {mem_space = 3 : i32, partition_dim = 0 : ui32, tile_size = array<i64: 128, 1>}
+// CHECK:         %[[INIT:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<1xf32>)
+// CHECK:         %[[TOT:.*]] = linalg.generic {indexing_maps = [#[[ID]], #[[COLS]]], iterator_types = ["reduction", "parallel"]} ins(%[[ROWS]] : tensor<256x1xf32>) outs(%[[INIT]] : tensor<1xf32>)
+// CHECK:         "nkipy.tile_op"(%[[TOT]]) {loop_tile_size = array<i64: 128, 1>}
+// CHECK-NOT:     tensor.collapse_shape %[[TOT]]
+// CHECK:         %[[B:.*]] = linalg.generic {indexing_maps = [#[[VEC]], #[[VEC]]], iterator_types = ["parallel"]} ins(%[[TOT]] : tensor<1xf32>) outs(%{{.*}} : tensor<1xbf16>)
+// CHECK:         "nkipy.layout"(%[[B]]) {mem_space = 4 : i32
+// CHECK:         %[[S:.*]] = tensor.collapse_shape %[[B]] [] : tensor<1xbf16> into tensor<bf16>
+// CHECK-NEXT:    return %[[S]] : tensor<bf16>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#all = affine_map<(d0, d1) -> ()>
+#scalar = affine_map<() -> ()>
+func.func @sum_all(%x: tensor<256x1024xf32>) -> tensor<bf16> {
+  %e = tensor.empty() : tensor<f32>
+  %zero = arith.constant 0.0 : f32
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<f32>) -> tensor<f32>
+  %s = linalg.generic {indexing_maps = [#id, #all], iterator_types = ["reduction", "reduction"]} ins(%x : tensor<256x1024xf32>) outs(%init : tensor<f32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %a = arith.addf %in, %acc : f32
+    linalg.yield %a : f32
+  } -> tensor<f32>
+  %eb = tensor.empty() : tensor<bf16>
+  %b = linalg.generic {indexing_maps = [#scalar, #scalar], iterator_types = []} ins(%s : tensor<f32>) outs(%eb : tensor<bf16>) {
+  ^bb0(%in: f32, %out: bf16):
+    %t = arith.truncf %in : f32 to bf16
+    linalg.yield %t : bf16
+  } -> tensor<bf16>
+  return %b : tensor<bf16>
+}
+
+// -----
+
+// A 1-D input is reduced as an [N, 1] column (no row step); max starts from its init.
+// CHECK-LABEL: func.func @max_vector
+// CHECK:         %[[C:.*]] = tensor.expand_shape %arg0 {{\[\[}}0, 1]] output_shape [512, 1] : tensor<512xf32> into tensor<512x1xf32>
+// CHECK:         %[[INIT:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<1xf32>)
+// CHECK:         %[[M:.*]] = linalg.generic {{.*}} iterator_types = ["reduction", "parallel"]} ins(%[[C]] : tensor<512x1xf32>) outs(%[[INIT]] : tensor<1xf32>)
+// CHECK:           arith.maximumf
+// CHECK:         tensor.collapse_shape %[[M]] [] : tensor<1xf32> into tensor<f32>
+#vec = affine_map<(d0) -> (d0)>
+#none = affine_map<(d0) -> ()>
+func.func @max_vector(%v: tensor<512xf32>) -> tensor<f32> {
+  %e = tensor.empty() : tensor<f32>
+  %ninf = arith.constant 0xFF800000 : f32
+  %init = linalg.fill ins(%ninf : f32) outs(%e : tensor<f32>) -> tensor<f32>
+  %m = linalg.generic {indexing_maps = [#vec, #none], iterator_types = ["reduction"]} ins(%v : tensor<512xf32>) outs(%init : tensor<f32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %a = arith.maximumf %in, %acc : f32
+    linalg.yield %a : f32
+  } -> tensor<f32>
+  return %m : tensor<f32>
+}
+
+// -----
+
+// SBUF budget (trn2: 212984 B per partition; inferred values live at once may take
+// half): each [2048, 768] f32 value takes 48 KiB per partition. Where %c is computed,
+// %a, %b and %c would be live together (144 KiB), so %a, which stays live longest,
+// goes to Hbm; %b and %c fit in Sbuf. A user's Sbuf on a value larger than the whole
+// SBUF (%big, 256 KiB) cannot be honoured: Hbm.
+// CHECK-LABEL: func.func @live_budget
+// CHECK:         %[[A:.*]] = linalg.exp ins(%arg0
+// CHECK-NEXT:    "nkipy.layout"(%[[A]]) {mem_space = 1 : i32
+// CHECK:         %[[B:.*]] = linalg.exp ins(%[[A]]
+// CHECK-NEXT:    "nkipy.layout"(%[[B]]) {mem_space = 3 : i32
+// CHECK:         %[[C:.*]] = linalg.add
+// CHECK-NEXT:    "nkipy.layout"(%[[C]]) {mem_space = 3 : i32
+// CHECK:         %[[BIG:.*]] = linalg.exp ins(%arg1
+// CHECK:         "nkipy.layout"(%[[BIG]]) {mem_space = 1 : i32
+func.func @live_budget(%x: tensor<2048x768xf32>, %y: tensor<2048x4096xf32>) -> (tensor<2048x768xf32>, tensor<2048x4096xf32>) {
+  %e = tensor.empty() : tensor<2048x768xf32>
+  %a = linalg.exp ins(%x : tensor<2048x768xf32>) outs(%e : tensor<2048x768xf32>) -> tensor<2048x768xf32>
+  %b = linalg.exp ins(%a : tensor<2048x768xf32>) outs(%e : tensor<2048x768xf32>) -> tensor<2048x768xf32>
+  %c = linalg.add ins(%a, %b : tensor<2048x768xf32>, tensor<2048x768xf32>) outs(%e : tensor<2048x768xf32>) -> tensor<2048x768xf32>
+  %d = linalg.mul ins(%c, %a : tensor<2048x768xf32>, tensor<2048x768xf32>) outs(%e : tensor<2048x768xf32>) -> tensor<2048x768xf32>
+  %eb = tensor.empty() : tensor<2048x4096xf32>
+  %big = linalg.exp ins(%y : tensor<2048x4096xf32>) outs(%eb : tensor<2048x4096xf32>) -> tensor<2048x4096xf32>
+  "nkipy.layout"(%big) {mem_space = 3 : i32} : (tensor<2048x4096xf32>) -> ()
+  %r = linalg.exp ins(%big : tensor<2048x4096xf32>) outs(%eb : tensor<2048x4096xf32>) -> tensor<2048x4096xf32>
+  return %d, %r : tensor<2048x768xf32>, tensor<2048x4096xf32>
+}

@@ -68,20 +68,22 @@ func.func @reduction(%a: tensor<256x512xf32>) -> tensor<256x1xf32> {
 
 // -----
 
-// Matmul [Mt, Nt, Kt] = [64, 128, 32] on 256x512 (K = 128): blocks of 2 tiles,
-// BLOCK_M = 128 and BLOCK_N = 256. The A^T block is not promoted again (its
-// transpose init already is in Sbuf); B block to Sbuf, C tile to PSUM.
-// (transpose_matmul prints without `<lhs>`: it is the default.)
+// Matmul [Mt, Nt, Kt] = [64, 128, 32] on 256x512 (K = 128). The blocking plan
+// (`matmul_blocking.py`) keeps the whole A^T [128, 256] in Sbuf (BLOCK_M = M, so A is
+// loaded once) and streams B blocks of one tile (BLOCK_N = 128): A + B bytes, where
+// the reference's fixed 2-tile blocks (128 x 256) load B twice. The A^T block is
+// not promoted again (its transpose init already is in Sbuf); B block to Sbuf, C
+// tile to PSUM. (transpose_matmul prints without `<lhs>`: it is the default.)
 
 // CHECK-LABEL: func.func @matmul
 // CHECK:       transform.named_sequence @__transform_main
 // CHECK-NEXT:    %[[M:.*]] = transform.structured.match ops{["linalg.matmul"]} attributes {nkipy.op_id = 0 : i64}
-// CHECK-NEXT:    %[[BM:.*]], %{{.*}} = transform.structured.tile_using_for %[[M]] tile_sizes [128, 0, 0]
+// CHECK-NEXT:    %[[BM:.*]], %{{.*}} = transform.structured.tile_using_for %[[M]] tile_sizes [256, 0, 0]
 // CHECK-NEXT:    %[[TM:.*]] = transform.structured.transpose_matmul %[[BM]] : (!transform.any_op)
 // CHECK-NEXT:    %[[TR:.*]] = transform.get_producer_of_operand %[[TM]][0]
 // CHECK-NEXT:    %[[TI:.*]] = transform.get_operand %[[TR]][1]
 // CHECK-NEXT:    transform.structured.promote_tensor to 3 : i32 %[[TI]]
-// CHECK-NEXT:    %[[BN:.*]], %{{.*}} = transform.structured.tile_using_for %[[TM]] tile_sizes [0, 256, 0]
+// CHECK-NEXT:    %[[BN:.*]], %{{.*}} = transform.structured.tile_using_for %[[TM]] tile_sizes [0, 128, 0]
 // CHECK-NEXT:    %[[B:.*]] = transform.get_operand %[[BN]][1]
 // CHECK-NEXT:    transform.structured.promote_tensor to 3 : i32 %[[B]]
 // CHECK-NEXT:    %[[TMT:.*]], %{{.*}} = transform.structured.tile_using_for %[[BN]] tile_sizes [64, 0, 0]
@@ -99,20 +101,22 @@ func.func @reduction(%a: tensor<256x512xf32>) -> tensor<256x1xf32> {
 // TILED-DAG:   #[[MAP_C:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
 // TILED-LABEL: func.func @matmul
 // TILED-SAME:    (%[[A:.*]]: tensor<256x128xf32>, %[[B:.*]]: tensor<128x512xf32>)
-// TILED:         %[[S128:.*]] = arith.constant 128 : index
-// TILED-NEXT:    scf.for %[[BM:.*]] = %{{.*}} to %{{.*}} step %[[S128]] iter_args
-// TILED:           %[[A_BLK:.*]] = tensor.extract_slice %[[A]][%[[BM]], 0] [128, 128] [1, 1]
-// TILED:           %[[AT_BUF:.*]] = bufferization.alloc_tensor() {memory_space = 3 : i32} : tensor<128x128xf32>
-// TILED-NEXT:      %[[AT:.*]] = linalg.transpose ins(%[[A_BLK]] : tensor<128x128xf32>) outs(%[[AT_BUF]] : tensor<128x128xf32>) permutation = [1, 0]
+// TILED:         arith.constant 256 : index
+// TILED-NEXT:    %[[S256:.*]] = arith.constant 256 : index
+// TILED-NEXT:    scf.for %[[BM:.*]] = %{{.*}} to %{{.*}} step %[[S256]] iter_args
+// TILED:           %[[A_BLK:.*]] = tensor.extract_slice %[[A]][%[[BM]], 0] [256, 128] [1, 1]
+// TILED:           %[[AT_BUF:.*]] = bufferization.alloc_tensor() {memory_space = 3 : i32} : tensor<128x256xf32>
+// TILED-NEXT:      %[[AT:.*]] = linalg.transpose ins(%[[A_BLK]] : tensor<256x128xf32>) outs(%[[AT_BUF]] : tensor<128x256xf32>) permutation = [1, 0]
 // TILED-NOT:       materialize_in_destination %[[AT]]
-// TILED:           %[[C256:.*]] = arith.constant 256 : index
-// TILED-NEXT:      scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C256]] iter_args
-// TILED:             %[[B_BLK:.*]] = tensor.extract_slice %{{.*}}[0, %{{.*}}] [128, 256] [1, 1]
-// TILED-NEXT:        %[[B_BUF:.*]] = bufferization.alloc_tensor() {memory_space = 3 : i32} : tensor<128x256xf32>
+// TILED:           %[[C128B:.*]] = arith.constant 128 : index
+// TILED-NEXT:      scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C128B]] iter_args
+// TILED:             %[[B_BLK:.*]] = tensor.extract_slice %{{.*}}[0, %{{.*}}] [128, 128] [1, 1]
+// TILED-NEXT:        %[[B_BUF:.*]] = bufferization.alloc_tensor() {memory_space = 3 : i32} : tensor<128x128xf32>
 // TILED-NEXT:        bufferization.materialize_in_destination %[[B_BLK]] in %[[B_BUF]]
 // TILED:             %[[C64:.*]] = arith.constant 64 : index
 // TILED-NEXT:        scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C64]] iter_args
-// TILED:               %[[C128:.*]] = arith.constant 128 : index
+// TILED:               arith.constant 128 : index
+// TILED-NEXT:          %[[C128:.*]] = arith.constant 128 : index
 // TILED-NEXT:          scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C128]] iter_args
 // TILED:                 %[[C_BUF:.*]] = bufferization.alloc_tensor() {memory_space = 2 : i32} : tensor<64x128xf32>
 // TILED-NEXT:            %[[C_TILE:.*]] = bufferization.materialize_in_destination %{{.*}} in %[[C_BUF]]
@@ -171,4 +175,114 @@ func.func @no_knobs(%a: tensor<4xf32>) -> tensor<4xf32> {
   %e = tensor.empty() : tensor<4xf32>
   %0 = linalg.exp {nkipy.op_id = 0 : i64} ins(%a : tensor<4xf32>) outs(%e : tensor<4xf32>) -> tensor<4xf32>
   return %0 : tensor<4xf32>
+}
+
+// -----
+
+// When A is the bigger operand the plan keeps a whole-K B block in Sbuf instead and
+// streams A^T blocks past it (B blocks outermost): 2048 x 512 x 8192 bf16 with
+// [128, 512, 128] loads B once and A once; with M outer the A^T block fits at most
+// 512 columns next to two B blocks, so B would be loaded 4 times.
+
+// CHECK-LABEL: func.func @matmul_b_stays
+// CHECK:       %[[M:.*]] = transform.structured.match ops{["linalg.matmul"]}
+// CHECK-NEXT:  %[[BN:.*]], %{{.*}} = transform.structured.tile_using_for %[[M]] tile_sizes [0, 512, 0]
+// CHECK-NEXT:  %[[B:.*]] = transform.get_operand %[[BN]][1]
+// CHECK-NEXT:  transform.structured.promote_tensor to 3 : i32 %[[B]]
+// CHECK-NEXT:  %[[BM:.*]], %{{.*}} = transform.structured.tile_using_for %[[BN]] tile_sizes [128, 0, 0]
+// CHECK-NEXT:  %[[TM:.*]] = transform.structured.transpose_matmul %[[BM]]
+// CHECK:       transform.structured.tile_using_for %{{.*}} tile_sizes [128, 0, 0]
+// CHECK-NEXT:  transform.structured.tile_using_for %{{.*}} tile_sizes [0, 512, 0]
+func.func @matmul_b_stays(%a: tensor<2048x8192xbf16>, %b: tensor<8192x512xbf16>) -> tensor<2048x512xf32> {
+  %c = tensor.empty() : tensor<2048x512xf32>
+  %r = linalg.matmul {nkipy.op_id = 0 : i64} ins(%a, %b : tensor<2048x8192xbf16>, tensor<8192x512xbf16>) outs(%c : tensor<2048x512xf32>) -> tensor<2048x512xf32>
+  "nkipy.tile_op"(%r) {loop_tile_size = array<i64: 128, 512, 128>} : (tensor<2048x512xf32>) -> ()
+  return %r : tensor<2048x512xf32>
+}
+
+// -----
+
+// at.T @ b: a matmul whose A is a 2-D linalg.transpose becomes transposed-A on the
+// transpose's source (the schedule would otherwise transpose A back), so the
+// schedule has no transpose_matmul, only a copy of at's [K, BLOCK_M] block into
+// Sbuf; the transpose, its layout and its init are erased.
+
+// CHECK-LABEL: func.func @transposed_lhs
+// CHECK-SAME:    (%[[AT:.*]]: tensor<128x256xbf16>, %[[B:.*]]: tensor<128x512xbf16>)
+// CHECK-NOT:     linalg.transpose
+// CHECK:         linalg.matmul indexing_maps = [#{{.*}}, #{{.*}}, #{{.*}}] {nkipy.op_id = 1 : i64} ins(%[[AT]], %[[B]] : tensor<128x256xbf16>, tensor<128x512xbf16>)
+// CHECK-NOT:     transform.structured.transpose_matmul
+// CHECK:         transform.structured.match ops{["linalg.matmul"]} attributes {nkipy.op_id = 1 : i64}
+// CHECK-NEXT:    %[[BM:.*]], %{{.*}} = transform.structured.tile_using_for %{{.*}} tile_sizes [256, 0, 0]
+// CHECK-NEXT:    %[[A:.*]] = transform.get_operand %[[BM]][0]
+// CHECK-NEXT:    transform.structured.promote_tensor to 3 : i32 %[[A]]
+// CHECK-NOT:     transform.structured.transpose_matmul
+// CHECK:         transform.yield
+
+// The tiled nest reads at's blocks directly (no transpose anywhere).
+// TILED-LABEL: func.func @transposed_lhs
+// TILED-NOT:     linalg.transpose
+// TILED:         tensor.extract_slice %{{.*}}[0, %{{.*}}] [128, 256] [1, 1] : tensor<128x256xbf16> to tensor<128x256xbf16>
+// TILED:         linalg.matmul indexing_maps
+// TILED-SAME:      ins(%{{.*}}, %{{.*}} : tensor<128x128xbf16>, tensor<128x512xbf16>) outs(%{{.*}} : tensor<128x512xf32>)
+// TILED-NOT:     linalg.transpose
+// TILED:         return
+func.func @transposed_lhs(%at: tensor<128x256xbf16>, %b: tensor<128x512xbf16>) -> tensor<256x512xf32> {
+  %e = tensor.empty() : tensor<256x128xbf16>
+  %t = linalg.transpose ins(%at : tensor<128x256xbf16>) outs(%e : tensor<256x128xbf16>) permutation = [1, 0] {nkipy.op_id = 0 : i64}
+  "nkipy.layout"(%t) {mem_space = 3 : i32, partition_dim = 0 : ui32} : (tensor<256x128xbf16>) -> ()
+  %c = tensor.empty() : tensor<256x512xf32>
+  %r = linalg.matmul {nkipy.op_id = 1 : i64} ins(%t, %b : tensor<256x128xbf16>, tensor<128x512xbf16>) outs(%c : tensor<256x512xf32>) -> tensor<256x512xf32>
+  "nkipy.tile_op"(%r) {loop_tile_size = array<i64: 128, 512, 128>} : (tensor<256x512xf32>) -> ()
+  "nkipy.layout"(%r) {mem_space = 4 : i32, partition_dim = 0 : ui32, tile_size = array<i64: 128, 512>} : (tensor<256x512xf32>) -> ()
+  return %r : tensor<256x512xf32>
+}
+
+// -----
+
+// A transpose that something else also reads stays (the matmul still folds).
+
+// CHECK-LABEL: func.func @transposed_lhs_shared
+// CHECK:         %[[T:.*]] = linalg.transpose
+// CHECK:         linalg.matmul indexing_maps = [#{{.*}}, #{{.*}}, #{{.*}}] {nkipy.op_id = 1 : i64} ins(%arg0, %arg1 :
+// CHECK:         return %{{.*}}, %[[T]]
+func.func @transposed_lhs_shared(%at: tensor<128x256xf32>, %b: tensor<128x512xf32>) -> (tensor<256x512xf32>, tensor<256x128xf32>) {
+  %e = tensor.empty() : tensor<256x128xf32>
+  %t = linalg.transpose ins(%at : tensor<128x256xf32>) outs(%e : tensor<256x128xf32>) permutation = [1, 0] {nkipy.op_id = 0 : i64}
+  %c = tensor.empty() : tensor<256x512xf32>
+  %r = linalg.matmul {nkipy.op_id = 1 : i64} ins(%t, %b : tensor<256x128xf32>, tensor<128x512xf32>) outs(%c : tensor<256x512xf32>) -> tensor<256x512xf32>
+  "nkipy.tile_op"(%r) {loop_tile_size = array<i64: 128, 512, 128>} : (tensor<256x512xf32>) -> ()
+  return %r, %t : tensor<256x512xf32>, tensor<256x128xf32>
+}
+
+// -----
+
+// Matmul blocks fit next to the Sbuf values live across the matmul: alone, the
+// whole-M A^T block [2048, 2048] f32 (128 KiB per partition) is chosen; next to a
+// 64 KiB Sbuf value used after the matmul, the blocks shrink to one tile.
+
+// CHECK-LABEL: func.func @matmul_next_to_sbuf
+// CHECK-LABEL: func.func @matmul_alone
+// CHECK:         transform.structured.match ops{["linalg.matmul"]} attributes {nkipy.op_id = 1 : i64}
+// CHECK-NEXT:    transform.structured.tile_using_for %{{.*}} tile_sizes [0, 128, 0]
+// CHECK:         transform.structured.tile_using_for %{{.*}} tile_sizes [128, 0, 0]
+// CHECK:         transform.structured.match ops{["linalg.matmul"]} attributes {nkipy.op_id = 3 : i64}
+// CHECK-NEXT:    transform.structured.tile_using_for %{{.*}} tile_sizes [2048, 0, 0]
+func.func @matmul_next_to_sbuf(%p: tensor<2048x2048xf32>, %v: tensor<2048x128xf32>, %w: tensor<1024x2048xf32>) -> (tensor<2048x128xf32>, tensor<1024x2048xf32>) {
+  %ew = tensor.empty() : tensor<1024x2048xf32>
+  %s = linalg.exp {nkipy.op_id = 0 : i64} ins(%w : tensor<1024x2048xf32>) outs(%ew : tensor<1024x2048xf32>) -> tensor<1024x2048xf32>
+  "nkipy.layout"(%s) {mem_space = 3 : i32, partition_dim = 0 : ui32, tile_size = array<i64: 128, 2048>} : (tensor<1024x2048xf32>) -> ()
+  %c = tensor.empty() : tensor<2048x128xf32>
+  %r = linalg.matmul {nkipy.op_id = 1 : i64} ins(%p, %v : tensor<2048x2048xf32>, tensor<2048x128xf32>) outs(%c : tensor<2048x128xf32>) -> tensor<2048x128xf32>
+  "nkipy.tile_op"(%r) {loop_tile_size = array<i64: 128, 128, 128>} : (tensor<2048x128xf32>) -> ()
+  "nkipy.layout"(%r) {mem_space = 4 : i32, partition_dim = 0 : ui32, tile_size = array<i64: 128, 128>} : (tensor<2048x128xf32>) -> ()
+  %t = linalg.exp {nkipy.op_id = 2 : i64} ins(%s : tensor<1024x2048xf32>) outs(%ew : tensor<1024x2048xf32>) -> tensor<1024x2048xf32>
+  return %r, %t : tensor<2048x128xf32>, tensor<1024x2048xf32>
+}
+func.func @matmul_alone(%p: tensor<2048x2048xf32>, %v: tensor<2048x128xf32>) -> tensor<2048x128xf32> {
+  %c = tensor.empty() : tensor<2048x128xf32>
+  %r = linalg.matmul {nkipy.op_id = 3 : i64} ins(%p, %v : tensor<2048x2048xf32>, tensor<2048x128xf32>) outs(%c : tensor<2048x128xf32>) -> tensor<2048x128xf32>
+  "nkipy.tile_op"(%r) {loop_tile_size = array<i64: 128, 128, 128>} : (tensor<2048x128xf32>) -> ()
+  "nkipy.layout"(%r) {mem_space = 4 : i32, partition_dim = 0 : ui32, tile_size = array<i64: 128, 128>} : (tensor<2048x128xf32>) -> ()
+  return %r : tensor<2048x128xf32>
 }

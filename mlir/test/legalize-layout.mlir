@@ -386,3 +386,55 @@ func.func @head_transpose(%out: memref<256x256xf32, 3 : i32>) {
   linalg.transpose ins(%h : memref<256x256xf32, strided<[256, 1], offset: 65536>, 3 : i32>) outs(%out : memref<256x256xf32, 3 : i32>) permutation = [1, 0]
   return
 }
+
+// -----
+
+// A 1-D SBUF vector tiled on the partitions (np.std's per-row mean, a row reduction
+// 128 rows at a time) is stored as [128, 2] column blocks: each [128] tile is one
+// [128, 1] column, read by generics through (d0, d1) -> (d0, 0) and by named ops and
+// copies next to [128, 1] views of their other 1-D operands; the fill takes the
+// whole buffer and the whole-vector copy runs column by column.
+// CHECK-DAG:   #[[COL:.*]] = affine_map<(d0, d1) -> (d0, 0)>
+// CHECK-LABEL: func.func @vector_columns
+// CHECK:         %[[V:.*]] = memref.alloc() : memref<128x2xf32, 3 : i32>
+// CHECK:         linalg.fill ins(%{{.*}} : f32) outs(%[[V]] : memref<128x2xf32, 3 : i32>)
+// CHECK:         scf.for %[[I:[^ ]*]] =
+// CHECK:           %[[C:.*]] = memref.subview %[[V]][0, %[[I]]] [128, 1] [1, 1] : memref<128x2xf32, 3 : i32> to memref<128x1xf32, strided<[2, 1], offset: ?>, 3 : i32>
+// CHECK:           linalg.generic {indexing_maps = [#{{.*}}, #[[COL]]], iterator_types = ["parallel", "reduction"]}
+// CHECK-SAME:        outs(%[[C]] : memref<128x1xf32, strided<[2, 1], offset: ?>, 3 : i32>)
+// CHECK:           %[[C2:.*]] = memref.subview %[[V]][0, %[[I]]] [128, 1] [1, 1]
+// CHECK:           %[[R:.*]] = memref.expand_shape %{{.*}} {{\[\[}}0, 1]] output_shape [128, 1] : memref<128xf32, 3 : i32> into memref<128x1xf32, 3 : i32>
+// CHECK:           linalg.sqrt ins(%[[C2]] : memref<128x1xf32, strided<[2, 1], offset: ?>, 3 : i32>) outs(%[[R]] : memref<128x1xf32, 3 : i32>)
+// CHECK:         scf.for %[[B:[^ ]*]] =
+// CHECK:           %[[CB:.*]] = memref.subview %[[V]][0, %[[B]]] [128, 1] [1, 1]
+// CHECK:           %[[H:.*]] = memref.subview %arg1[%{{.*}}] [128] [1]
+// CHECK:           %[[HC:.*]] = memref.expand_shape %[[H]] {{\[\[}}0, 1]] output_shape [128, 1] : memref<128xf32, strided<[1], offset: ?>, 4 : i32> into memref<128x1xf32, strided<[1, 1], offset: ?>, 4 : i32>
+// CHECK:           memref.copy %[[CB]], %[[HC]]
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#rows = affine_map<(d0, d1) -> (d0)>
+func.func @vector_columns(%x: memref<256x64xf32, 3 : i32>, %out: memref<256xf32, 4 : i32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c128 = arith.constant 128 : index
+  %zero = arith.constant 0.0 : f32
+  %v = memref.alloc() : memref<256xf32, 3 : i32>
+  linalg.fill ins(%zero : f32) outs(%v : memref<256xf32, 3 : i32>)
+  scf.for %i = %c0 to %c2 step %c1 {
+    %o = arith.muli %i, %c128 : index
+    %xs = memref.subview %x[%o, 0] [128, 64] [1, 1] : memref<256x64xf32, 3 : i32> to memref<128x64xf32, strided<[64, 1], offset: ?>, 3 : i32>
+    %sv = memref.subview %v[%o] [128] [1] : memref<256xf32, 3 : i32> to memref<128xf32, strided<[1], offset: ?>, 3 : i32>
+    linalg.generic {indexing_maps = [#id, #rows], iterator_types = ["parallel", "reduction"]} ins(%xs : memref<128x64xf32, strided<[64, 1], offset: ?>, 3 : i32>) outs(%sv : memref<128xf32, strided<[1], offset: ?>, 3 : i32>) {
+    ^bb0(%a: f32, %acc: f32):
+      %s = arith.addf %a, %acc : f32
+      linalg.yield %s : f32
+    }
+    %sv2 = memref.subview %v[%o] [128] [1] : memref<256xf32, 3 : i32> to memref<128xf32, strided<[1], offset: ?>, 3 : i32>
+    %r = memref.alloc() : memref<128xf32, 3 : i32>
+    linalg.sqrt ins(%sv2 : memref<128xf32, strided<[1], offset: ?>, 3 : i32>) outs(%r : memref<128xf32, 3 : i32>)
+    memref.dealloc %r : memref<128xf32, 3 : i32>
+  }
+  "nkipy.layout"(%v) {mem_space = 3 : i32, partition_dim = 0 : ui32, tile_size = array<i64: 128>} : (memref<256xf32, 3 : i32>) -> ()
+  memref.copy %v, %out : memref<256xf32, 3 : i32> to memref<256xf32, 4 : i32>
+  return
+}

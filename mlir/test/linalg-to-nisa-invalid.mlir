@@ -130,3 +130,31 @@ func.func @partition_reduce_3d_hbm(%x: memref<256x4x64xf32, 4 : i32>, %m: memref
   }
   return
 }
+
+// -----
+
+module {
+  func.func private @__custom_op__missing(memref<128x64xf32, 4 : i32>) -> memref<128x64xf32, 4 : i32> attributes {nkipy.custom_op}
+  func.func @no_body(%arg0: memref<128x64xf32, 4 : i32>) -> memref<128x64xf32, 4 : i32> {
+    // expected-error @below {{custom op missing has no body in the module's nkipy.custom_op_bodies}}
+    %0 = call @__custom_op__missing(%arg0) : (memref<128x64xf32, 4 : i32>) -> memref<128x64xf32, 4 : i32>
+    return %0 : memref<128x64xf32, 4 : i32>
+  }
+}
+
+// -----
+
+// A generic whose result depends on a [P, 1] broadcast operand only: each op runs
+// on [P, 1] temporaries, and nothing would broadcast the last one into the tile.
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#col = affine_map<(d0, d1) -> (d0, 0)>
+func.func @broadcast_only(%v: memref<128x1xf32, 3 : i32>, %y: memref<128x64xf32, 3 : i32>) {
+  // expected-error @below {{generic result computed from [P, 1] broadcasts only is not supported}}
+  linalg.generic {indexing_maps = [#col, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%v : memref<128x1xf32, 3 : i32>) outs(%y : memref<128x64xf32, 3 : i32>) {
+  ^bb0(%s: f32, %out: f32):
+    %a = math.absf %s : f32
+    linalg.yield %a : f32
+  }
+  return
+}

@@ -503,3 +503,115 @@ func.func @column_max_hbm(%x: memref<256x64xf32, 4 : i32>, %m: memref<1x64xf32, 
   }
   return
 }
+
+// -----
+
+// Body rows for prepare-arithmetic's decompositions. divf(1.0, v) is a reciprocal;
+// a temporary is released right after its last use; a select of two constants is
+// one tensor_scalar p * (a - b) + b (exact here: 2^23 - -2^23 = 2^24); a constant
+// branch is memset into a tile (released after the select); extf costs nothing and
+// a final truncf is the rounding of the write into the bf16 output; ops on a [P, 1]
+// operand alone run on [P, 1] temporaries, then broadcast as a tensor_scalar operand.
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#col = affine_map<(d0, d1) -> (d0, 0)>
+// CHECK-LABEL: func.func @body_rows
+// CHECK-SAME:    (%[[X:.*]]: memref<128x64xf32, 3 : i32>, %[[V:.*]]: memref<128x1xf32, 3 : i32>, %[[B:.*]]: memref<128x64xbf16, 3 : i32>, %[[Y:.*]]: memref<128x64xf32, 3 : i32>, %[[YB:.*]]: memref<128x64xbf16, 3 : i32>)
+func.func @body_rows(%x: memref<128x64xf32, 3 : i32>, %v: memref<128x1xf32, 3 : i32>, %b: memref<128x64xbf16, 3 : i32>,
+                     %y: memref<128x64xf32, 3 : i32>, %yb: memref<128x64xbf16, 3 : i32>) {
+  %one = arith.constant 1.0 : f32
+  %zero = arith.constant 0.0 : f32
+  %two = arith.constant 2.0 : f32
+  %m = arith.constant -8388608.0 : f32
+  %p = arith.constant 8388608.0 : f32
+  // CHECK: %[[T0:.*]] = "nisa.alloc"() : () -> memref<128x64xf32, 3 : i32>
+  // CHECK-NEXT: "nisa.tensor_tensor_arith"(%[[T0]], %[[X]], %[[X]]) {op = "add"}
+  // CHECK-NEXT: "nisa.reciprocal"(%[[Y]], %[[T0]])
+  // CHECK-NEXT: "nisa.release"(%[[T0]])
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<128x64xf32, 3 : i32>) outs(%y : memref<128x64xf32, 3 : i32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.addf %in, %in : f32
+    %r = arith.divf %one, %s : f32
+    linalg.yield %r : f32
+  }
+  // CHECK: %[[N:.*]] = "nisa.alloc"()
+  // CHECK-NEXT: "nisa.tensor_scalar_arith"(%[[N]], %[[X]], %{{.*}}) {op0 = "is_lt"
+  // CHECK-NEXT: %[[S:.*]] = "nisa.alloc"()
+  // CHECK-NEXT: %[[D:.*]] = arith.constant 0xCB800000 : f32
+  // CHECK-NEXT: %[[C:.*]] = arith.constant 0x4B000000 : f32
+  // CHECK-NEXT: "nisa.tensor_scalar_arith"(%[[S]], %[[N]], %[[D]], %[[C]]) {op0 = "multiply", op1 = "add", operandSegmentSizes = array<i32: 1, 1, 1, 1>}
+  // CHECK-NEXT: "nisa.release"(%[[N]])
+  // CHECK-NEXT: "nisa.tensor_tensor_arith"(%[[Y]], %[[X]], %[[S]]) {op = "add"}
+  // CHECK-NEXT: "nisa.release"(%[[S]])
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<128x64xf32, 3 : i32>) outs(%y : memref<128x64xf32, 3 : i32>) {
+  ^bb0(%in: f32, %out: f32):
+    %n = arith.cmpf olt, %in, %zero : f32
+    %s = arith.select %n, %m, %p : f32
+    %t = arith.addf %in, %s : f32
+    linalg.yield %t : f32
+  }
+  // CHECK: %[[N:.*]] = "nisa.alloc"()
+  // CHECK-NEXT: "nisa.tensor_scalar_arith"(%[[N]], %[[X]], %{{.*}}) {op0 = "is_lt"
+  // CHECK-NEXT: %[[F:.*]] = "nisa.alloc"() : () -> memref<128x64xf32, 3 : i32>
+  // CHECK-NEXT: "nisa.memset"(%[[F]]) {value = 2.000000e+00 : f32}
+  // CHECK-NEXT: "nisa.select"(%[[Y]], %[[N]], %[[F]], %[[X]])
+  // CHECK-NEXT: "nisa.release"(%[[F]])
+  // CHECK-NEXT: "nisa.release"(%[[N]])
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<128x64xf32, 3 : i32>) outs(%y : memref<128x64xf32, 3 : i32>) {
+  ^bb0(%in: f32, %out: f32):
+    %n = arith.cmpf olt, %in, %zero : f32
+    %s = arith.select %n, %two, %in : f32
+    linalg.yield %s : f32
+  }
+  // CHECK: %[[E:.*]] = "nisa.alloc"() : () -> memref<128x64xf32, 3 : i32>
+  // CHECK-NEXT: "nisa.activation"(%[[E]], %[[B]]) {op = "exp"
+  // CHECK-NEXT: "nisa.tensor_scalar_arith"(%[[YB]], %[[E]], %{{.*}}) {op0 = "multiply"
+  // CHECK-NEXT: "nisa.release"(%[[E]])
+  // CHECK-NOT: "nisa.tensor_copy"
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%b : memref<128x64xbf16, 3 : i32>) outs(%yb : memref<128x64xbf16, 3 : i32>) {
+  ^bb0(%in: bf16, %out: bf16):
+    %w = arith.extf %in : bf16 to f32
+    %e = math.exp %w : f32
+    %t = arith.mulf %e, %two : f32
+    %n = arith.truncf %t : f32 to bf16
+    linalg.yield %n : bf16
+  }
+  // CHECK: %[[A:.*]] = "nisa.alloc"() : () -> memref<128x1xf32, 3 : i32>
+  // CHECK-NEXT: "nisa.activation"(%[[A]], %[[V]]) {op = "abs"
+  // CHECK-NEXT: %[[R:.*]] = "nisa.alloc"() : () -> memref<128x1xf32, 3 : i32>
+  // CHECK-NEXT: "nisa.reciprocal"(%[[R]], %[[A]])
+  // CHECK-NEXT: "nisa.release"(%[[A]])
+  // CHECK-NEXT: "nisa.tensor_scalar_arith"(%[[Y]], %[[X]], %[[R]]) {op0 = "multiply"
+  // CHECK-NEXT: "nisa.release"(%[[R]])
+  linalg.generic {indexing_maps = [#id, #col, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %v : memref<128x64xf32, 3 : i32>, memref<128x1xf32, 3 : i32>) outs(%y : memref<128x64xf32, 3 : i32>) {
+  ^bb0(%in: f32, %s: f32, %out: f32):
+    %a = math.absf %s : f32
+    %r = arith.divf %one, %a : f32
+    %q = arith.mulf %in, %r : f32
+    linalg.yield %q : f32
+  }
+  return
+}
+
+// -----
+
+// A strided 1-D operand viewed as [n, 1]: expand_shape's layout keeps the stride on
+// both dims (the inner unit dim has the source stride).
+#id = affine_map<(d0) -> (d0)>
+// CHECK-LABEL: func.func @strided_vector
+// CHECK: memref.expand_shape %{{.*}} {{\[}}[0, 1]] output_shape [128, 1] : memref<128xf32, strided<[2]>, 3 : i32> into memref<128x1xf32, strided<[2, 2]>, 3 : i32>
+// CHECK: "nisa.activation"
+func.func @strided_vector(%x: memref<256xf32, 3 : i32>, %y: memref<128xf32, 3 : i32>) {
+  %v = memref.subview %x[0] [128] [2] : memref<256xf32, 3 : i32> to memref<128xf32, strided<[2]>, 3 : i32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+      ins(%v : memref<128xf32, strided<[2]>, 3 : i32>) outs(%y : memref<128xf32, 3 : i32>) {
+  ^bb0(%in: f32, %o: f32):
+    %0 = math.exp %in : f32
+    linalg.yield %0 : f32
+  }
+  return
+}

@@ -32,23 +32,43 @@ func.func @real_broadcast(%a: memref<128x64xf32, 3 : i32>, %b: memref<128x1xf32,
 
 // -----
 
-// Rank-4 [0, 2, 1, 3] HBM -> HBM: a loop over dims 0 and 3; each slice goes
-// HBM -> SBUF, 2-D [1, 0] transpose in SBUF, SBUF -> HBM.
+// Rank-4 [0, 2, 1, 3] HBM -> HBM (a head shuffle: the last dim stays): one DMA copy
+// per (batch, source dim-1 index) slab [32, 4]: x[b, h, :, :] is y[b, :, h, :].
+
+// CHECK-LABEL: func.func @head_shuffle
+// CHECK:         scf.for %[[B:.*]] =
+// CHECK:           scf.for %[[H:.*]] =
+// CHECK:             %[[X:.*]] = memref.subview %arg0[%[[B]], %[[H]], 0, 0] [1, 1, 32, 4]
+// CHECK:             %[[X2:.*]] = memref.collapse_shape %[[X]] {{\[\[}}0, 1, 2], [3]] {{.*}} into memref<32x4xf32, strided<[4, 1], offset: ?>, 4 : i32>
+// CHECK:             %[[Y:.*]] = memref.subview %arg1[%[[B]], 0, %[[H]], 0] [1, 32, 1, 4]
+// CHECK:             %[[Y2:.*]] = memref.collapse_shape %[[Y]] {{\[\[}}0, 1], [2, 3]] {{.*}} into memref<32x4xf32, strided<[256, 1], offset: ?>, 4 : i32>
+// CHECK:             memref.copy %[[X2]], %[[Y2]]
+// CHECK-NOT:     linalg.transpose
+// CHECK-NOT:     memref.alloc
+func.func @head_shuffle(%x: memref<2x64x32x4xf32, 4 : i32>, %y: memref<2x32x64x4xf32, 4 : i32>) {
+  linalg.transpose ins(%x : memref<2x64x32x4xf32, 4 : i32>) outs(%y : memref<2x32x64x4xf32, 4 : i32>) permutation = [0, 2, 1, 3]
+  return
+}
+
+// -----
+
+// Rank-4 [0, 3, 2, 1] HBM -> HBM (the last dim moves): a loop over dims 0 and 2;
+// each slice goes HBM -> SBUF, 2-D [1, 0] transpose in SBUF, SBUF -> HBM.
 
 // CHECK-LABEL: func.func @high_rank
 // CHECK:         scf.for %[[I:.*]] =
 // CHECK:           scf.for %[[L:.*]] =
-// CHECK:             %[[X:.*]] = memref.subview %arg0[%[[I]], 0, 0, %[[L]]] [1, 64, 32, 1]
-// CHECK:             %[[X2:.*]] = memref.collapse_shape %[[X]] {{\[\[}}0, 1], [2, 3]] {{.*}} into memref<64x32xf32, strided<[128, 4], offset: ?>, 4 : i32>
-// CHECK:             %[[Y:.*]] = memref.subview %arg1[%[[I]], 0, 0, %[[L]]] [1, 32, 64, 1]
+// CHECK:             %[[X:.*]] = memref.subview %arg0[%[[I]], 0, %[[L]], 0] [1, 64, 1, 32]
+// CHECK:             %[[X2:.*]] = memref.collapse_shape %[[X]] {{\[\[}}0, 1], [2, 3]] {{.*}} into memref<64x32xf32, strided<[128, 1], offset: ?>, 4 : i32>
+// CHECK:             %[[Y:.*]] = memref.subview %arg1[%[[I]], 0, %[[L]], 0] [1, 32, 1, 64]
 // CHECK:             %[[Y2:.*]] = memref.collapse_shape %[[Y]]
 // CHECK:             %[[S:.*]] = memref.alloc() : memref<64x32xf32, 3 : i32>
 // CHECK:             memref.copy %[[X2]], %[[S]]
 // CHECK:             %[[T:.*]] = memref.alloc() : memref<32x64xf32, 3 : i32>
 // CHECK:             linalg.transpose ins(%[[S]] : memref<64x32xf32, 3 : i32>) outs(%[[T]] : memref<32x64xf32, 3 : i32>) permutation = [1, 0]
 // CHECK:             memref.copy %[[T]], %[[Y2]]
-func.func @high_rank(%x: memref<2x64x32x4xf32, 4 : i32>, %y: memref<2x32x64x4xf32, 4 : i32>) {
-  linalg.transpose ins(%x : memref<2x64x32x4xf32, 4 : i32>) outs(%y : memref<2x32x64x4xf32, 4 : i32>) permutation = [0, 2, 1, 3]
+func.func @high_rank(%x: memref<2x64x4x32xf32, 4 : i32>, %y: memref<2x32x4x64xf32, 4 : i32>) {
+  linalg.transpose ins(%x : memref<2x64x4x32xf32, 4 : i32>) outs(%y : memref<2x32x4x64xf32, 4 : i32>) permutation = [0, 3, 2, 1]
   return
 }
 

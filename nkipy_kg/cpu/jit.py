@@ -27,6 +27,7 @@ import numpy as np
 
 from nkipy_kg._mlir import ExecutionEngine, MLIRError, ir, make_context
 from nkipy_kg.cpu import abi
+from nkipy_kg.cpu.custom_ops import CustomCalls, is_custom_declaration
 from nkipy_kg.cpu.lowering import format_diagnostics, lower_to_llvm, render_location
 from nkipy_kg.cpu.memref_prep import TENSOR_TYPES, prepare_for_cpu
 from nkipy_kg.errors import IRError
@@ -45,6 +46,7 @@ class CpuKernel:
     # not documented by the bindings, and destroying a context too early would crash.
     context: ir.Context = field(repr=False)
     module: ir.Module = field(repr=False)
+    custom_calls: CustomCalls = field(repr=False, default_factory=CustomCalls)
 
     @property
     def name(self) -> str:
@@ -58,6 +60,7 @@ class CpuKernel:
         # and `pointers` stay referenced until it returns.
         packed = (ctypes.c_void_p * len(pointers))(*[ctypes.cast(p, ctypes.c_void_p) for p in pointers])
         self.entry(packed)
+        self.custom_calls.raise_errors()
         return tuple(outputs)
 
 
@@ -86,14 +89,17 @@ def _compile_cached(module_text: str, func_name: str | None, opt_level: int) -> 
         form = prepare_for_cpu(module, func_op)
         _verify_prepared(module)
         _mark_inputs_read_only(func_op)
-        lower_to_llvm(module, bufferize=form.has_tensors, deallocate=not form.has_deallocs)
+        calls = CustomCalls()
+        lower_to_llvm(module, bufferize=form.has_tensors, deallocate=not form.has_deallocs, custom_calls=calls)
         engine = _build_engine(context, module, signature.name, opt_level)
+        calls.register(engine)
     try:
         # Looked up once: ExecutionEngine.invoke would redo the lookup on every call.
         entry = engine.lookup(signature.name)
     except RuntimeError as exc:  # linking failed, e.g. an unresolved external symbol
         raise IRError(f"linking the JIT-compiled @{signature.name} failed: {exc}") from None
-    return CpuKernel(signature=signature, engine=engine, context=context, module=module, entry=entry)
+    return CpuKernel(signature=signature, engine=engine, context=context, module=module, entry=entry,
+                     custom_calls=calls)
 
 
 def _build_engine(context: ir.Context, module: ir.Module, name: str, opt_level: int) -> ExecutionEngine:
@@ -152,7 +158,7 @@ def _parse(text: str) -> ir.Module:
 def _find_func(module: ir.Module, func_name: str | None) -> ir.Operation:
     funcs = [op.operation for op in module.body.operations if op.operation.name == "func.func"]
     defined = [f for f in funcs if len(f.regions[0].blocks) > 0]
-    declared = [f for f in funcs if len(f.regions[0].blocks) == 0]
+    declared = [f for f in funcs if len(f.regions[0].blocks) == 0 and not is_custom_declaration(f)]
     # A declaration links to a symbol the JIT cannot resolve (and LLVM reports that on
     # C++ stderr): refuse up front.
     if declared:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 
 from nkipy_kg._mlir import MLIRError, PassManager, ir, linalg, memref
+from nkipy_kg.cpu.custom_ops import CustomCalls
 from nkipy_kg.cpu.memref_prep import strip_memory_spaces
 from nkipy_kg.errors import NkipyError, PassError
 from nkipy_kg.passes import get as get_pass
@@ -30,6 +31,8 @@ UPSTREAM_PASSES = (
     # from promoted tiles); LLVM lowering would turn them into address spaces.
     "strip-memory-spaces",  # Python step, see memref_prep.strip_memory_spaces
     "copy-duplicate-results",  # Python step, see _copy_duplicate_results
+    # Custom-op calls -> runtime callbacks into their NumPy reference (cpu/custom_ops.py).
+    "custom-op-callbacks",  # Python step, bound per kernel by lower_to_llvm
     # Results become caller-allocated out-params; a result that is a static alloc is
     # replaced by the out-param itself (no copy). The kernel is public, hence modify-public.
     "buffer-results-to-out-params{hoist-static-allocs modify-public-functions}",
@@ -158,24 +161,28 @@ def repro_pipeline(until: str, steps: tuple[str, ...] = pipeline_steps()) -> str
     """
     listed = list(steps)
     listed = listed[: listed.index(until) + 1] if until in listed else listed
-    return "builtin.module(" + ",".join(s for s in listed if s not in _PYTHON_STEPS) + ")"
+    return "builtin.module(" + ",".join(s for s in listed if s not in _PYTHON_STEPS
+                                        and s != "custom-op-callbacks") + ")"
 
 
-def lower_to_llvm(module: ir.Module, *, bufferize: bool = True, deallocate: bool = True) -> None:
+def lower_to_llvm(module: ir.Module, *, bufferize: bool = True, deallocate: bool = True,
+                  custom_calls: CustomCalls | None = None) -> None:
     """Run the CPU pipeline (`pipeline_steps`) on `module` in place; PassError on any failure.
 
     The module must already verify (the caller parsed it); the pass manager
     verifies after every step, so no C++ pass sees IR a Python pass broke.
+    `custom_calls` collects the custom-op callbacks to register on the engine.
     """
     steps = pipeline_steps(bufferize, deallocate)
+    python_steps = {**_PYTHON_STEPS, "custom-op-callbacks": (custom_calls or CustomCalls()).rewrite}
     done: list[str] = []
     pm = PassManager()
     for name in NKIPY_PASSES:
         get_pass(name).add_to(pm)
         _add_marker(pm, name, done)
     for step in steps[len(NKIPY_PASSES):]:
-        if step in _PYTHON_STEPS:
-            pm.add(_PYTHON_STEPS[step], step)
+        if step in python_steps:
+            pm.add(python_steps[step], step)
         else:
             pm.add(step)
         _add_marker(pm, step, done)

@@ -124,14 +124,18 @@ def _drop_transform_scripts(module_op: ir.Operation) -> None:
         op.erase()
 
 
+# Kept: the custom-op step of the lowering turns these calls into callbacks.
+CUSTOM_OP_ATTRS = ("nkipy.custom_op", "nkipy.custom_op_bodies")
+
+
 def _erase_annotations(module_op: ir.Operation) -> None:
-    """Erase nkipy annotation ops and discardable `nkipy.*` attributes."""
+    """Erase nkipy annotation ops and discardable `nkipy.*` attributes (but custom-op ones)."""
     doomed = []
     for op in _all_ops(module_op):
         if op.name in ANNOTATION_OPS:
             doomed.append(op)
             continue
-        for name in [n for n in op.attributes if n.startswith("nkipy.")]:
+        for name in [n for n in op.attributes if n.startswith("nkipy.") and n not in CUSTOM_OP_ATTRS]:
             del op.attributes[name]
     for op in doomed:
         op.erase()

@@ -112,7 +112,8 @@ class ActivationOp(Nisa.Operation, name="activation"):
     `op` in exp, log, tanh, sigmoid, sqrt, rsqrt, relu, gelu, gelu_apprx_tanh,
     gelu_apprx_sigmoid, silu, copy, square, sin, arctan, abs, sign, reciprocal, erf,
     softplus, mish (neuroncore-model.md §2.2; on hardware log, sin, arctan, sqrt,
-    rsqrt and reciprocal are valid on a limited input range only). `bias` and
+    rsqrt and reciprocal are valid on a limited input range only, and the simulator
+    gives NaN outside the ranges of sin, arctan and log). `bias` and
     `scale` are optional f32 scalars or `[P, 1]` tiles (defaults 0 and 1); a
     `scale` tile must be fp32.
 

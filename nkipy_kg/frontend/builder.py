@@ -47,6 +47,7 @@ class TraceBuilder:
         self.module = ir.Module.create(loc=self.default_loc)
         self.func_op: func.FuncOp | None = None
         self._ips: list[ir.InsertionPoint] = []
+        self.custom_ops: dict[str, object] = {}  # symbol -> CustomOp called by this trace
 
     # -- lifetime ---------------------------------------------------------------------
     @contextmanager

@@ -24,6 +24,7 @@ from nkipy_kg import dtypes
 from nkipy_kg._mlir import ir
 from nkipy_kg.errors import MLIRVerifyError, NkipyError, SourceLoc, TraceError, UnsupportedError
 from nkipy_kg.frontend.builder import TraceBuilder
+from nkipy_kg.frontend.custom_op import attach_bodies
 from nkipy_kg.frontend.locations import user_source_loc
 
 Spec = tuple[tuple[int, ...], np.dtype]
@@ -94,6 +95,7 @@ def trace_to_module(fn: Callable[..., Any], specs: Sequence[InputSpec], name: st
         values = [lift(np.asarray(r) if not isinstance(r, TracedArray) else r, "return").value
                   for r in results]
         b.finish_function(values, b.default_loc)
+        attach_bodies(b.module, list(b.custom_ops.values()), b.default_loc)
         try:
             b.module.operation.verify()
         except ir.MLIRError as err:  # a frontend bug: report it with the diagnostics

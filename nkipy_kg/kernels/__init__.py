@@ -89,6 +89,8 @@ def _reference_suite() -> dict[str, KernelCase]:
         KernelCase("feedforward_sbuf", r.feedforward_sbuf, ((256, 256), (256, 512), (256, 256))),
         KernelCase("feedforward_compact_silu", r.feedforward_compact_silu, ((256, 256), (256, 512), (256, 256))),
         KernelCase("head_deconcat", r.head_deconcat, ((4, 128, 128), (256, 256))),
+        KernelCase("custom_silu", r.custom_silu, ((256, 256),)),
+        KernelCase("matmul_custom_activation", r.matmul_custom_activation, ((256, 256), (256, 256))),
         *(KernelCase(f"matmul_{mem}_add_hbm_{m}x{n}x{k}", fn, ((m, k), (k, n), (m, n)))
           for mem, fn in (("sbuf", r.matmul_sbuf_add_hbm), ("hbm", r.matmul_hbm_add_hbm))
           for m, n, k in r.MATMUL_ADD_SIZES),
@@ -118,5 +120,5 @@ def _reference_suite() -> dict[str, KernelCase]:
     return {case.name: case for case in cases}
 
 
-# The reference compiler's e2e catalogue (digest section 5.2; custom ops #12-#15 not applicable).
+# The reference compiler's e2e catalogue (digest section 5.2; #15, kernel_builder, not applicable).
 REFERENCE_SUITE: dict[str, KernelCase] = _reference_suite()

@@ -4,15 +4,19 @@ Every kernel keeps the reference's shapes and knobs (digest section 5.2, numbere
 below). Notation in the comments: `k(x): T, mem` is
 `knob.knob(x).tile_op(tile_size=T).layout(mem_space=mem)`.
 
-Not applicable: #12-#15 (custom ops) need the NKI toolchain (`CustomOp`, kernel_builder
-bodies), which this project does not have.
+Custom ops #12-#14 use a hand-written NISA SiLU (`kernels/custom.py`); #15 builds its
+body with NKI's `kernel_builder`, which needs the Neuron toolchain (not applicable here:
+`CustomOp.from_kernel_builder` says so).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+import functools
+
 from nkipy_kg import fori_loop, knob
+from nkipy_kg.kernels.custom import silu_op
 
 T2 = [128, 128]
 T3 = [128, 128, 128]
@@ -141,6 +145,20 @@ def head_deconcat(x, w):
 
 
 # --- #19, #20: matmul + bias ---------------------------------------------------------------------
+_custom_silu = functools.cache(silu_op)
+
+
+def custom_silu(x):
+    """#12/#14: a custom-op call on its own (#14: called on NumPy arrays, runs the reference)."""
+    return _custom_silu(*x.shape)(x)
+
+
+def matmul_custom_activation(x, w):
+    """#13: mm = x @ w [128, 128, 128] SharedHbm, then the custom SiLU."""
+    mm = _k(x @ w, T3, "SharedHbm")
+    return _custom_silu(*mm.shape)(mm)
+
+
 MATMUL_ADD_SIZES = ((128, 128, 128), (256, 256, 256), (1024, 1024, 1024), (2048, 2048, 2048),
                     (4096, 1024, 1024), (1024, 4096, 1024), (2048, 1024, 2048), (1024, 2048, 2048),
                     (2048, 2048, 1024))  # (M, N, K)

@@ -5,7 +5,8 @@ tiles (`alloc_tensor {memory_space}`), and our `nkipy.layout` ops still sit on
 tensors: Python-defined ops implement no BufferizableOpInterface, so
 bufferization leaves them on a `bufferization.to_tensor` of the buffer. This pass
 
-0. **moves the annotations onto the buffers** (the reference's C++ layout op
+0. **bufferizes constant-index gathers** into row copies (`memref_gather.py`),
+   then **moves the annotations onto the buffers** (the reference's C++ layout op
    did this during bufferization; ours cannot): an `nkipy.layout` on
    `%t = bufferization.to_tensor %m` is re-created on `%m` (same attributes and
    location, at the old op's position, so `%m` dominates it), and the dead
@@ -17,13 +18,14 @@ bufferization leaves them on a `bufferization.to_tensor` of the buffer. This pas
    memref (legalize-layout and insert-spill-reload rely on it); the layouts
    are kept for them. Every `nkipy.tile_op` is erased (tiling consumed them).
 1. **function boundaries**: memref arguments and returned buffers become
-   SharedHbm (4); the function type follows.
+   SharedHbm (4); the function type follows. Custom-op calls are kernel boundaries
+   too: their operands, results and (private) declarations become SharedHbm.
 2. **layouts**: a layout's `mem_space` is set on its memref's type in place
    (`Value.set_type`). `Constant` (5) requires the buffer to be filled by a
    `linalg.fill` of an `arith.constant`. A boundary buffer keeps SharedHbm
    under an Hbm layout; any other space on it is an error (NISA kernels read
    and write their arguments and results in HBM).
-3. **propagation** to a fixpoint: a space flows both ways through every view
+3. **propagation** (`memory_space_propagation.py`) to a fixpoint: a space flows both ways through every view
    (`subview`, `collapse_shape`, `expand_shape`, `reshape`, `reinterpret_cast`,
    `cast`; the reference only went forward through `cast`, which leaves the
    buffer behind a returned `cast` without a space and the cast invalid); an
@@ -31,16 +33,19 @@ bufferization leaves them on a `bufferization.to_tensor` of the buffer. This pas
    an annotated buffer becomes Hbm (1) (e.g. a gather output DMA'd to SBUF).
    Beyond the reference: an unannotated root alloc *filled* by a copy from an
    annotated buffer (a bufferization clone) takes the source's space (Hbm for
-   an HBM source, Sbuf for a Constant one), so such clones do not reach
-   insert-memref-dealloc without a space.
+   an HBM source, Sbuf for a Constant one), and one that only DMAs touch
+   (copies, `linalg.transpose`: an unannotated transposed intermediate) is Hbm,
+   so such buffers do not reach insert-memref-dealloc without a space.
 4. **subview conflicts** (source and result in different spaces, e.g. a
    returned SharedHbm slice of an SBUF buffer): the subview is retyped to its
    source's space, its uses get a fresh alloc in the result's space, with a
    staging copy only if the first use reads (no uninitialised reads), and
    a write-back copy after the last use if some use writes (the reference
    drops such writes). An Hbm/SharedHbm mismatch across any view is resolved
-   to SharedHbm (the layout op may then still say Hbm: the type is the truth);
-   a conflict across another view kind is an error.
+   to SharedHbm (the layout op may then still say Hbm: the type is the truth).
+   A reshape (collapse/expand/reshape) that only reads an on-chip buffer as HBM
+   (a returned reshape of an SBUF result) reshapes an HBM copy of it, made
+   where the view was. Any other conflict across a view is an error.
 5. the function type is rebuilt from the block arguments and return operands.
    Retyping in place cannot follow memrefs carried through `scf.for`/`scf.if`
    results (our tiled loops never carry them): a yield whose types disagree with
@@ -60,17 +65,18 @@ Allocs that still lack a space afterwards are reported by insert-memref-dealloc.
 
 from __future__ import annotations
 
-from nkipy_kg._mlir import ir
+from nkipy_kg._mlir import ir, memref
 from nkipy_kg.dialects.nkipy import LayoutOp, MemSpace
 from nkipy_kg.passes.common import collect_named, pass_error
-from nkipy_kg.passes.memref_helpers import (HBM_SPACES, VIEW_OPS, base_memref, defining_op, func_ops,
+from nkipy_kg.passes.memref_helpers import (HBM_SPACES, VIEW_OPS, all_uses, base_memref, defining_op, func_ops,
                                             is_declaration, materialize_view, return_op, set_space,
-                                            space_of, update_function_type, with_space)
+                                            space_of, update_function_type, with_space, writes)
+from nkipy_kg.passes.memory_space_propagation import propagate
+from nkipy_kg.passes.memref_gather import bufferize_gathers
 from nkipy_kg.passes.registry import python_pass
 
 PASS_NAME = "annotate-memory-space"
-# Space of a private clone of a buffer in the key space (others: the same space).
-CLONE_SPACE = {MemSpace.SharedHbm: MemSpace.Hbm, MemSpace.Constant: MemSpace.Sbuf}
+RESHAPE_VIEWS = ("memref.collapse_shape", "memref.expand_shape", "memref.reshape")
 
 
 @python_pass(PASS_NAME, "apply nkipy.layout memory spaces to memrefs; SharedHbm at function boundaries")
@@ -83,11 +89,12 @@ def _annotate_function(func_op: ir.Operation) -> None:
     if is_declaration(func_op):
         _annotate_declaration(func_op)
         return
+    bufferize_gathers(func_op, PASS_NAME)
     layouts = _move_annotations_to_buffers(func_op)
     boundary = _annotate_boundaries(func_op)
     _apply_layouts(layouts, boundary)
     while True:  # each round resolves conflicts without creating new ones
-        _propagate(func_op)
+        propagate(func_op)
         if not _resolve_conflicts(func_op):
             break
     update_function_type(func_op)
@@ -169,9 +176,11 @@ def _buffer_of(tensor: ir.Value) -> ir.Value | None:
 
 
 def _annotate_boundaries(func_op: ir.Operation) -> set[ir.Value]:
-    """SharedHbm on memref arguments and returned buffers; returns their bases."""
+    """SharedHbm on memref arguments, returned buffers and the results of custom-op calls
+    (whose declarations become SharedHbm too); returns their bases."""
     boundary: set[ir.Value] = set()
     values = list(func_op.regions[0].blocks[0].arguments) + list(return_op(func_op).operands)
+    values += [v for call in collect_named(func_op, "func.call") for v in [*call.operands, *call.results]]
     for value in values:
         if not isinstance(value.type, ir.MemRefType):
             continue
@@ -211,90 +220,6 @@ def _is_scalar_broadcast(value: ir.Value) -> bool:
     return False
 
 
-def _propagate(func_op: ir.Operation) -> None:
-    """Fill in missing spaces until nothing changes; clones are typed last (weakest rule).
-
-    A worklist of views and copies: when a value gets a space, the view ops and
-    copies touching it (and the views of its root) are revisited.
-    """
-    ops = collect_named(func_op, *VIEW_OPS, "memref.copy")
-    copies = [op for op in ops if op.name == "memref.copy"]
-    work = list(ops)
-    while True:
-        while work:
-            for value in _visit(work.pop()):
-                work.extend(_neighbours(value))
-        changed = [root for copy in copies if (root := _infer_copy_destination(copy)) is not None]
-        if not changed:
-            return
-        for value in changed:
-            work.extend(_neighbours(value))
-
-
-def _visit(op: ir.Operation) -> list[ir.Value]:
-    """Apply the propagation rules at `op`; the values that got a space."""
-    if op.name == "memref.copy":
-        root = _infer_hbm_copy_source(op)
-        return [] if root is None else [root]
-    source, result = op.operands[0], op.results[0]
-    if _flow(source, result):
-        return [result]
-    if _flow(result, source):
-        return [source]
-    return []
-
-
-def _neighbours(value: ir.Value) -> list[ir.Operation]:
-    """View ops and copies whose rules read `value`'s space."""
-    ops = [u.owner.operation for u in value.uses if u.owner.name in VIEW_OPS or u.owner.name == "memref.copy"]
-    producer = defining_op(value)
-    if producer is not None and producer.name in VIEW_OPS:
-        ops.append(producer)
-    return ops
-
-
-def _flow(src: ir.Value, dst: ir.Value) -> bool:
-    space = space_of(src)
-    if space is None or space_of(dst) is not None:
-        return False
-    set_space(dst, space)
-    return True
-
-
-def _infer_hbm_copy_source(copy: ir.Operation) -> ir.Value | None:
-    """An unannotated root alloc copied into an annotated buffer is an HBM intermediate."""
-    source, target = copy.operands
-    if space_of(source) is not None or space_of(target) is None:
-        return None
-    root = base_memref(source)
-    root_op = defining_op(root)
-    if space_of(root) is not None or root_op is None or root_op.name != "memref.alloc":
-        return None
-    set_space(root, MemSpace.Hbm)
-    return root
-
-
-def _infer_copy_destination(copy: ir.Operation) -> ir.Value | None:
-    """An unannotated root alloc filled by a copy from an annotated buffer is its clone.
-
-    Bufferization makes such clones for out-of-place writes. The clone is private:
-    an HBM source gives Hbm, a Constant source (a broadcast marker, not memory) Sbuf,
-    any other source its own space.
-    """
-    space = space_of(copy.operands[0])
-    if space is None:
-        return None
-    root = base_memref(copy.operands[1])
-    if space_of(root) is not None:
-        return None
-    root_op = defining_op(root)
-    if root_op is None or root_op.name != "memref.alloc":
-        return None
-    clone_space = CLONE_SPACE.get(space, space)
-    set_space(root, clone_space)
-    return root
-
-
 def _resolve_conflicts(func_op: ir.Operation) -> bool:
     """Fix view ops whose source and result spaces differ; True if anything changed."""
     changed = False
@@ -310,11 +235,34 @@ def _resolve_conflicts(func_op: ir.Operation) -> bool:
             result_type = result.type
             set_space(result, src_space)
             materialize_view(result, with_space(result_type, res_space, identity_layout=True), op.location)
+        elif _can_copy_reshape_source(op, res_space):
+            _copy_reshape_source(op, res_space)
         else:
             raise pass_error(PASS_NAME, op, f"{op.name} views a {src_space.name} buffer as {res_space.name}; "
-                             "only subviews can change memory space (through a copy)")
+                             "only subviews (and read-only reshapes into HBM) can change memory space "
+                             "(through a copy)")
         changed = True
     return changed
+
+
+def _can_copy_reshape_source(view: ir.Operation, res_space: MemSpace) -> bool:
+    """A reshape viewing on-chip memory as HBM that only reads (or returns) it."""
+    if view.name not in RESHAPE_VIEWS or res_space not in HBM_SPACES:
+        return False
+    uses = all_uses(view.results[0])
+    return not any(writes(u) for u in uses) and all(u.owner.name not in VIEW_OPS for u in view.results[0].uses)
+
+
+def _copy_reshape_source(view: ir.Operation, space: MemSpace) -> None:
+    """Reshape an HBM copy of the on-chip source instead (e.g. a returned collapse of an
+    SBUF result). The copy goes where the view is, after the source was computed; the
+    copy is contiguous, so the view's result becomes contiguous too."""
+    source = view.operands[0]
+    with view.location, ir.InsertionPoint(view):
+        copy = memref.AllocOp(with_space(source.type, space, identity_layout=True), [], []).result
+        memref.CopyOp(source, copy)
+    view.operands[0] = copy
+    view.results[0].set_type(with_space(view.results[0].type, space, identity_layout=True))
 
 
 def _retype_view_web(value: ir.Value, space: MemSpace) -> None:

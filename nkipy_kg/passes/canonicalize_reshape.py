@@ -9,7 +9,10 @@ Runs after annotate-memory-space (every buffer has its space). Three rewrites:
    into several non-unit dims cannot be a view: NISA has no modulo to reassign
    partitions. Its uses get a fresh SBUF alloc of the expanded shape filled by a
    `memref.copy` of the view (plus a write-back copy if a use writes). HBM
-   reshapes and SBUF collapses stay views.
+   reshapes and SBUF collapses stay views. Beyond the reference: when only DMAs
+   read the view (a copy, or the transformer's `(0, 2, 1, 3)` head shuffle into
+   HBM), the fresh buffer is Hbm: in SBUF its partition dim would be the split's
+   small leading factor (`[2, 2, 128, 128]`: 2 partitions, 128 KiB each).
 3. A returned buffer that is a function argument or a view of one gets its own
    alloc + copy: NISA requires distinct output allocations. A returned
    `expand_shape` of a multi-dim argument copies the argument (contiguously)
@@ -55,10 +58,18 @@ def canonicalize_reshape(module_op: ir.Operation) -> None:
         for expand in collect_named(func_op, "memref.expand_shape"):
             if splits_sbuf_partition_dim(expand):
                 result = expand.results[0]
-                materialize_view(result, with_space(result.type, MemSpace.Sbuf, identity_layout=True),
-                                 expand.location)
+                space = MemSpace.Hbm if _only_moved(result) else MemSpace.Sbuf
+                materialize_view(result, with_space(result.type, space, identity_layout=True), expand.location)
         _copy_returned_arguments(func_op)
         update_function_type(func_op)
+
+
+def _only_moved(view: ir.Value) -> bool:
+    """Whether only DMAs read `view` (copies, transposes; e.g. a head shuffle `[0, 2, 1, 3]`
+    into HBM): its materialized copy then belongs in HBM, not in an SBUF buffer whose
+    partition dim would be the split's small leading factor."""
+    users = [u.owner.name for u in view.uses if u.owner.name not in ("nkipy.layout", "memref.dealloc")]
+    return bool(users) and all(name in ("memref.copy", "linalg.transpose") for name in users)
 
 
 def _split_reshape(reshape: ir.Operation) -> None:

@@ -15,14 +15,22 @@ the rest. The IR is only read until the last phase:
    [min(d0,128), 1, ..., 1, d_last], reductions the same over their output with the
    reduction loops at full extent; partition tile clamped to the smallest same-rank
    input's d0. Then BFS.
-4. Any annotatable op still without a tile is an error. Returned values get SharedHbm;
-   others without a mem_space get SharedHbm when they trace to a function argument
-   (through extract_slice), else Sbuf (Hbm when larger than half the SBUF). Rank > 3 `linalg.transpose` results (head
-   shuffles, DMAs between HBM buffers) get an Hbm layout without a tile, so their
-   buffer is never left without a memory space.
-5. Materialise: fill only the missing fields of a user's layout (never its
-   mem_space), add a missing tile_op; inferred values get layout + tile_op right
-   after the defining op, with its location.
+4. Any annotatable op still without a tile is an error. Memory spaces
+   (`layout_spaces`): returned values (also through tensor reshapes, which
+   bufferize to views) get SharedHbm; others without a mem_space get SharedHbm
+   when they trace to a function argument (through extract_slice), else Sbuf, as
+   far as the SBUF budget allows (`sbuf_budget`), else Hbm. Rank > 3
+   `linalg.transpose` results (head shuffles, DMAs between HBM buffers) get an Hbm
+   layout without a tile, so their buffer is never left without a memory space.
+5. Materialise: fill only the missing fields of a user's layout (its mem_space is
+   kept unless the value alone exceeds the SBUF), add a missing tile_op; inferred
+   values get layout + tile_op right after the defining op, with its location.
+
+Before phase 1, reductions over every axis (`np.sum(x)`) are split into a row
+reduction and a partition reduction of the resulting column, and rank-0
+elementwise ops are lifted to one-element vectors (`full_reductions`): a rank-0
+value has no partition dim, and NISA reduces free axes and partitions with
+different instructions. The reference failed on such layouts.
 
 BFS moves tiles through indexing maps (see `layout_propagation`): backward from an
 op to the producers of its inputs, forward to elementwise/reduction users (never
@@ -66,17 +74,21 @@ Where this does better than the reference:
 - Batch-leading values (rank >= 3, partition_dim 0: `[heads, seq, d]`, read one
   `[1, seq, d]` head at a time by decompose-batch-matmul's loops) get the fallback
   tile `[1, ..., 1, min(d_{R-2}, P), d_last]`: batch dims tiled 1, the partition tile
-  on dim R-2 (`layout_propagation.tiled_partition_axis`). The reference's
+  on dim R-2 (`layout_defaults.tiled_partition_axis`). The reference's
   `[min(d0, P), 1, ..., d_last]` puts the heads on the partitions, which no per-head
   consumer can read (its Qwen3 test annotated such buffers SharedHbm by hand);
   these stay in SBUF, stored `[t_{R-2}, nb..., t_last]` by legalize-layout.
 - Hardware caps that do not divide a dim take its largest divisor under the cap
-  (`layout_propagation.capped`: N = 768 against a 512-wide PSUM bank -> 384, 300
+  (`layout_defaults.capped`: N = 768 against a 512-wide PSUM bank -> 384, 300
   rows -> 100); the reference's min(d, cap) leaves a partial tile that
   canonicalize-loop-step rejects (knob-free qkv_projection).
-- An inferred intermediate needing more than half the SBUF per partition goes to
-  Hbm, not Sbuf (`_bytes_per_partition`): the reference keeps a knob-free 2048^3
-  matmul's 16 MiB product in SBUF and fails in insert-spill-reload.
+- Placements respect the target's SBUF (`sbuf_budget`): an inferred intermediate
+  needing more than half the SBUF per partition goes to Hbm, not Sbuf, and so do
+  inferred ones (staying live longest first) wherever the Sbuf values live at once
+  would take more than half; a user's Sbuf moves only when the value alone exceeds
+  the whole SBUF. The reference keeps a knob-free 2048^3 matmul's 16 MiB product
+  (and rope's eight [2048, 32, 64] intermediates) in SBUF and fails in
+  insert-spill-reload.
 Left as specified (a question for the pipeline): A's partition_dim 1 spreads through
 its producer chain, so canonicalize-partition-dim transposes that chain (in the
 knob-free transformer layer, the first rmsnorm with its row reduction) although
@@ -91,10 +103,13 @@ from collections import deque
 from nkipy_kg._mlir import ir
 from nkipy_kg.dialects.nkipy import MemSpace, mem_space_attr, partition_dim_attr
 from nkipy_kg.passes.common import collect, is_annotatable, is_inside_nkipy_region, is_matmul, pass_error
-from nkipy_kg.passes.layout_propagation import (Entry, Limits, Tile, inputs, is_annotatable_producer, loop_tile_from,
-                                                matmul_operand_tile, matmul_seed_tile, num_loops, operand_pdim,
-                                                operand_tile, producer, translate_pdim, value_tile)
+from nkipy_kg.passes.full_reductions import split_full_reductions
+from nkipy_kg.passes.layout_defaults import matmul_operand_tile, matmul_seed_tile
+from nkipy_kg.passes.layout_loops import (Entry, Limits, Tile, inputs, is_annotatable_producer, num_loops,
+                                          operand_tile, producer, value_tile)
+from nkipy_kg.passes.layout_propagation import loop_tile_from, operand_pdim, translate_pdim
 from nkipy_kg.passes.layout_propagation import conflict as describe_conflict
+from nkipy_kg.passes.layout_spaces import is_high_rank_transpose, value_spaces
 from nkipy_kg.passes.registry import python_pass
 from nkipy_kg.targets import DEFAULT_TARGET, get_target
 
@@ -107,6 +122,7 @@ def infer_layout(module_op: ir.Operation, target: str = DEFAULT_TARGET) -> None:
     hw = get_target(target)
     limits = Limits(partitions=hw.partitions, matmul_free=hw.matmul_free_max)
     for func in collect(module_op, lambda op: op.name == "func.func"):
+        split_full_reductions(func)  # rank-0 values have no partition dim
         _Inference(func, limits, hw.sbuf_bytes_per_partition).run()
 
 
@@ -116,41 +132,6 @@ def _i64s(op: ir.Operation, name: str) -> list[int] | None:
 
 def _int_attr(op: ir.Operation, name: str) -> int | None:
     return ir.IntegerAttr(op.attributes[name]).value if name in op.attributes else None
-
-
-def _traces_to_argument(value: ir.Value) -> bool:
-    while isinstance(value, ir.OpResult) and value.owner.operation.name == "tensor.extract_slice":
-        value = value.owner.operation.operands[0]
-    return isinstance(value, ir.BlockArgument)
-
-
-def _is_high_rank_transpose(op: ir.Operation) -> bool:
-    """A rank > 3 `linalg.transpose` (a head shuffle `[0, 2, 1, 3]`): it runs as a DMA
-    between HBM buffers (simplify-linalg row 1), so its result is Hbm."""
-    return (op.name == "linalg.transpose" and not is_inside_nkipy_region(op)
-            and isinstance(op.results[0].type, ir.RankedTensorType)
-            and ir.RankedTensorType(op.results[0].type).rank > 3)
-
-
-def _bytes_per_partition(value: ir.Value, limits: Limits) -> int:
-    """A lower bound on the SBUF bytes per partition `value` takes (spread over all partitions).
-
-    An inferred SBUF intermediate that needs more than half the SBUF is placed in Hbm
-    instead: with its producer's and consumers' operand tiles (and anything else live)
-    it would not fit, and insert-spill-reload cannot help, since the buffer is used in
-    the very loops where the pressure peaks (a knob-free 2048^3 matmul's 16 MiB result).
-    The reference keeps every intermediate in SBUF and fails in spill/reload.
-    """
-    t = ir.RankedTensorType(value.type)
-    if not t.has_static_shape:
-        return 0
-    elements = 1
-    for d in t.shape:
-        elements *= d
-    element = t.element_type
-    width = ir.FloatType(element).width if isinstance(element, ir.FloatType) \
-        else ir.IntegerType(element).width if isinstance(element, ir.IntegerType) else 64
-    return elements * ((width + 7) // 8) // limits.partitions
 
 
 class _Inference:
@@ -178,6 +159,11 @@ class _Inference:
         return [op for op in self.annotations.get(value, []) if op.name == name]
 
     def run(self) -> None:
+        for op in self.ops:  # what split_full_reductions could not rewrite
+            if isinstance(op.results[0].type, ir.RankedTensorType) and ir.RankedTensorType(op.results[0].type).rank == 0:
+                raise pass_error(PASS_NAME, op, f"infer-layout: a rank-0 result of {op.name} has no partition dim "
+                                 "to lay out", "reductions to a scalar are supported with add, mul, max, min, "
+                                 "and, or and xor combiners")
         self._seed_from_user()
         self._propagate_all()
         for op in self.ops:
@@ -314,20 +300,20 @@ class _Inference:
     # -- materialisation -----------------------------------------------------------------------
 
     def _materialise(self) -> None:
-        returned = [v for ret in collect(self.func, lambda op: op.name == "func.return") for v in ret.operands]
+        spaces = value_spaces(self.func, {v: e.mem_space for v, e in self.entries.items()}, self._user_space,
+                              self.limits.partitions, self.sbuf_bytes)
         for value, entry in list(self.entries.items()):
-            space = MemSpace.SharedHbm if any(value == r for r in returned) else entry.mem_space
-            if space is None:
-                space = MemSpace.SharedHbm if _traces_to_argument(value) else MemSpace.Sbuf
-            if space == MemSpace.Sbuf and 2 * _bytes_per_partition(value, self.limits) > self.sbuf_bytes:
-                space = MemSpace.Hbm  # see `_bytes_per_partition`; a user's mem_space is kept by `_annotate`
-            self._annotate(value, entry, space)
-        for op in collect(self.func, _is_high_rank_transpose):
+            self._annotate(value, entry, spaces[value])
+        for op in collect(self.func, is_high_rank_transpose):
             value = op.results[0]
             if value not in self.entries and not self._user(value, "nkipy.layout"):
                 with ir.InsertionPoint.after(op):
                     ir.Operation.create("nkipy.layout", operands=[value], loc=op.location, attributes={
                         "mem_space": mem_space_attr(MemSpace.Hbm), "partition_dim": partition_dim_attr(0)})
+
+    def _user_space(self, value: ir.Value) -> bool:
+        """Whether the user chose `value`'s memory space (a layout knob with mem_space)."""
+        return any("mem_space" in op.attributes for op in self._user(value, "nkipy.layout"))
 
     def _annotate(self, value: ir.Value, entry: Entry, space: MemSpace) -> None:
         rank = ir.RankedTensorType(value.type).rank
@@ -344,7 +330,9 @@ class _Inference:
             if layouts:
                 for name, attr in fields.items():
                     if name not in layouts[0].attributes:
-                        layouts[0].attributes[name] = attr  # a user's choice is never overridden
+                        layouts[0].attributes[name] = attr  # a user's choice is kept, except:
+                if space == MemSpace.Hbm and "mem_space" in layouts[0].attributes:
+                    layouts[0].attributes["mem_space"] = fields["mem_space"]  # an Sbuf that cannot fit
             else:
                 created.append(ir.Operation.create("nkipy.layout", operands=[value], attributes=fields, loc=loc))
             if entry.tile and not self._user(value, "nkipy.tile_op"):

@@ -23,17 +23,24 @@ tiled too; the init slice accumulates across the loop). Every input and the init
 are promoted to Sbuf.
 
 A matmul tile [Mt, Nt, Kt] becomes the blocked nest of the reference: blocks of
-2 tiles along M and N, the A block transposed once into Sbuf, the B block loaded
+tiles along M and N, the A block transposed once into Sbuf, the B block loaded
 into Sbuf, the C tile in PSUM:
 
     tile [BLOCK_M, 0, 0]; transpose_matmul <lhs>; promote the transpose's init to Sbuf
     tile [0, BLOCK_N, 0]; promote the B block to Sbuf
     tile [Mt, 0, 0]; tile [0, Nt, 0]; promote the C tile to PSUM; tile [0, 0, Kt]
 
+The reference always blocks 2 tiles with M outermost; here `matmul_blocking.plan`
+picks the block sizes and the loop order (B blocks outermost: the first two lines
+swap) that move the fewest operand bytes within the target's SBUF (option
+`target`), which keeps the reference's plan for every kernel it cannot beat.
+
 which leaves `linalg.matmul indexing_maps = [(d2, d0), (d2, d1), (d0, d1)]` on
 `tensor<Kt x Mt>` x `tensor<Kt x Nt>` -> `tensor<Mt x Nt>` innermost. A matmul that
 already is transposed-A (`indexing_maps`) skips the transpose and has its A block
-promoted instead.
+promoted instead. Beyond the reference, a matmul whose A is a 2-D `linalg.transpose`
+(`at.T @ b`) first becomes transposed-A on the transpose's source
+(`matmul_transpose_fold`), so the transpose of a transpose is never materialised.
 
 Differences from the reference:
 - The reference's own `transform.nkipy.promote_tensor` returns early when the
@@ -63,16 +70,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from nkipy_kg._mlir import ir, transform, transform_structured
 from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.passes.common import (NAMED_BINARY, NAMED_UNARY, OP_ID, collect, is_inside_nkipy_region, is_matmul,
                                     is_reduction, iterator_types, pass_error)
+from nkipy_kg.passes import matmul_blocking
+from nkipy_kg.passes.matmul_transpose_fold import fold_transposed_lhs
 from nkipy_kg.passes.registry import python_pass
+from nkipy_kg.passes.sbuf_budget import live_across
+from nkipy_kg.targets import DEFAULT_TARGET, Target, get_target
 
 PASS_NAME = "knob-driven-tiling"
 ENTRY = "__transform_main"
 WITH_NAMED_SEQUENCE = "transform.with_named_sequence"
-MATMUL_BLOCKS = 2  # tiles per M/N block: one block of A^T / B is loaded and reused across 2 tiles
 # linalg ops whose loops are exactly their result dims (generics are handled through their maps).
 RESULT_DIM_LOOPS = NAMED_UNARY | NAMED_BINARY | {"linalg.transpose", "linalg.fill", "linalg.broadcast",
                                                  "linalg.copy", "linalg.elementwise"}
@@ -95,17 +107,22 @@ class Request:
     dims: tuple[int, ...]     # iteration-domain extents, same order as tiles
     promotions: tuple[Promotion, ...]
     loc: ir.Location
+    elem_bytes: int = 4       # operand element size (matmul blocking)
+    resident_bytes: int = 0   # SBUF bytes per partition of a matmul result that lives in Sbuf
 
 
-@python_pass(PASS_NAME, "emit the transform-dialect tiling schedule @__transform_main from nkipy.tile_op knobs")
-def knob_driven_tiling(module_op: ir.Operation) -> None:
+@python_pass(PASS_NAME, "emit the transform-dialect tiling schedule @__transform_main from nkipy.tile_op knobs",
+             target=DEFAULT_TARGET)
+def knob_driven_tiling(module_op: ir.Operation, target: str = DEFAULT_TARGET) -> None:
     """Validate every tile_op and append @__transform_main (see the module docstring)."""
+    hw = get_target(target)
     existing = collect(module_op, lambda op: op.name == "transform.named_sequence" and _sym_name(op) == ENTRY)
     if existing:
         raise pass_error(PASS_NAME, existing[0], f"the module already has a @{ENTRY}; run this pass once")
-    requests = [_request(op, tile_op) for op, tile_op in _annotated_ops(module_op)]
+    fold_transposed_lhs(module_op)  # at.T @ b reads at as A^T: no transpose there and back
+    requests = [_request(op, tile_op, hw.partitions) for op, tile_op in _annotated_ops(module_op)]
     module_op.attributes[WITH_NAMED_SEQUENCE] = ir.UnitAttr.get()
-    _emit_schedule(module_op, requests)
+    _emit_schedule(module_op, requests, hw)
 
 
 def _sym_name(op: ir.Operation) -> str:
@@ -138,7 +155,7 @@ def _tile_sizes(tile_op: ir.Operation) -> list[int]:
     return list(ir.DenseI64ArrayAttr(tile_op.attributes["loop_tile_size"]))
 
 
-def _request(op: ir.Operation, tile_op: ir.Operation) -> Request:
+def _request(op: ir.Operation, tile_op: ir.Operation, partitions: int) -> Request:
     """Validate the knob of `op` and say what to emit for it."""
     if OP_ID not in op.attributes:
         raise pass_error(PASS_NAME, op, f"a tiled op has no {OP_ID}", "run assign-linalg-op-ids first")
@@ -153,7 +170,10 @@ def _request(op: ir.Operation, tile_op: ir.Operation) -> Request:
             raise pass_error(PASS_NAME, tile_op, f"Invalid tile configuration: {what} tile {name}={tile} is larger "
                              f"than the dimension ({dim}); tiles {tiles} vs shape {list(dims)}")
     op_id = ir.IntegerAttr(op.attributes[OP_ID]).value
-    return Request(op.name, op_id, kind, tuple(tiles), dims, _promotions(op, kind), op.location)
+    elem_bytes = max(ir.ShapedType(op.operands[0].type).element_type.width // 8, 1) if is_matmul(op) else 4
+    resident = _sbuf_result_bytes(op) + _sbuf_live_across(op, partitions) if is_matmul(op) else 0
+    return Request(op.name, op_id, kind, tuple(tiles), dims, _promotions(op, kind), op.location, elem_bytes,
+                   resident)
 
 
 def _iteration_domain(op: ir.Operation, tile_op: ir.Operation) -> tuple[str, tuple[int, ...], str, str]:
@@ -210,6 +230,23 @@ def _loop_extents(op: ir.Operation, tile_op: ir.Operation) -> tuple[int, ...]:
     return tuple(extents)
 
 
+def _sbuf_result_bytes(op: ir.Operation) -> int:
+    """Bytes per partition of `op`'s result if its layout places it in Sbuf (it is live
+    next to the matmul's blocks), else 0."""
+    result = op.results[0]
+    if known_mem_space(result) != MemSpace.Sbuf:
+        return 0
+    t = ir.ShapedType(result.type)
+    shape = list(t.shape)
+    return -(-shape[0] // 128) * int(np.prod(shape[1:])) * max(t.element_type.width // 8, 1)
+
+
+def _sbuf_live_across(op: ir.Operation, partitions: int) -> int:
+    """Bytes per partition of the Sbuf intermediates live across a matmul (its blocks must
+    fit next to them: attention's `p @ v` next to the f32 copy of `v`)."""
+    return live_across(op, lambda v: known_mem_space(v) == MemSpace.Sbuf, partitions)
+
+
 def _promotions(op: ir.Operation, kind: str) -> tuple[Promotion, ...]:
     """What to promote, minus the inputs that already live there (the reference's early exit,
     decided statically). Inits always are promoted: inside the tiled loop an init is a slice of
@@ -249,7 +286,7 @@ def known_mem_space(value: ir.Value) -> MemSpace | None:
             return None
 
 
-def _emit_schedule(module_op: ir.Operation, requests: list[Request]) -> None:
+def _emit_schedule(module_op: ir.Operation, requests: list[Request], hw: Target) -> None:
     any_op = transform.AnyOpType.get()
     body = module_op.regions[0].blocks[0]
     with ir.InsertionPoint(body), module_op.location:
@@ -264,7 +301,7 @@ def _emit_schedule(module_op: ir.Operation, requests: list[Request]) -> None:
                 if request.kind == "elementwise":
                     _emit_elementwise(matched, request)
                 else:
-                    _emit_matmul(matched, request)
+                    _emit_matmul(matched, request, hw)
         with module_op.location:
             transform.YieldOp()
 
@@ -290,24 +327,28 @@ def _emit_elementwise(matched: ir.Value, request: Request) -> None:
     _promote_all(tiled, request, {p.operand for p in request.promotions})
 
 
-def _emit_matmul(matched: ir.Value, request: Request) -> None:
-    (mt, nt, kt), (m, n, _) = request.tiles, request.dims
-    block_m, block_n = _block(m, mt), _block(n, nt)
-    op = _tile(matched, [block_m, 0, 0])
+def _emit_matmul(matched: ir.Value, request: Request, hw: Target) -> None:
+    mt, nt, kt = request.tiles
+    blocks = matmul_blocking.plan(request.dims, request.tiles, request.elem_bytes, hw, request.resident_bytes)
+    if blocks.n_outer:  # the B block stays, the A^T blocks stream past it
+        op = _tile(matched, [0, blocks.block_n, 0])
+        _promote_all(op, request, {1})
+        op = _a_block(_tile(op, [blocks.block_m, 0, 0]), request)
+    else:
+        op = _a_block(_tile(matched, [blocks.block_m, 0, 0]), request)
+        op = _tile(op, [0, blocks.block_n, 0])
+        _promote_all(op, request, {1})
+    op = _tile(_tile(op, [mt, 0, 0]), [0, nt, 0])
+    _promote_all(op, request, {2})
+    _tile(op, [0, 0, kt])
+
+
+def _a_block(op: ir.Value, request: Request) -> ir.Value:
+    """The A block of a blocked matmul, transposed into Sbuf (or promoted if already A^T)."""
     if request.kind == "matmul":
         op = transform_structured.TransposeMatmulOp(
             transform.AnyOpType.get(), op, inputToTranspose=transform_structured.TransposeMatmulInput.lhs).result
         transpose = transform.GetProducerOfOperand(transform.AnyOpType.get(), op, 0).result
         _promote(transpose, 1, MemSpace.Sbuf)  # the transposed A block is written into Sbuf
     _promote_all(op, request, {0})
-    op = _tile(op, [0, block_n, 0])
-    _promote_all(op, request, {1})
-    op = _tile(_tile(op, [mt, 0, 0]), [0, nt, 0])
-    _promote_all(op, request, {2})
-    _tile(op, [0, 0, kt])
-
-
-def _block(dim: int, tile: int) -> int:
-    """MATMUL_BLOCKS tiles per block when that divides the dim, else one tile."""
-    block = tile * MATMUL_BLOCKS
-    return block if dim >= block and dim % block == 0 else tile
+    return op

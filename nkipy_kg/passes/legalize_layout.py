@@ -53,7 +53,9 @@ Where this does better than the reference:
   (`layout_unit_loops`), so NISA sees 2-D operands;
 - a one-block buffer with leading unit dims is allocated partition dim first and a
   1-D vector longer than the partitions becomes a `[1, N]` row, its chunk
-  subviews included (`layout_vectors`).
+  subviews included (`layout_vectors`), or, when it is tiled on the partitions
+  (per-row statistics such as np.std's mean), `[t, N / t]` column blocks
+  (`layout_columns`).
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ from __future__ import annotations
 from nkipy_kg._mlir import ir
 from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.passes.common import collect, collect_named, is_inside_nkipy_region, pass_error
+from nkipy_kg.passes.layout_columns import column_tile, vector_as_columns
 from nkipy_kg.passes.layout_copies import (Physical, add_index, block_index, decompose_hbm_fill, fix_ranks,
                                            is_hbm_fill, is_identity_op, tile_subview_use, tile_whole_use)
 from nkipy_kg.passes.layout_physical import PASS_NAME, demote, physical_alloc, plan_for
@@ -86,7 +89,11 @@ def _legalize_func(func_op: ir.Operation, partitions: int) -> None:
         for alloc in collect(func_op, _is_candidate):
             _legalize(alloc, partitions)
         for alloc in collect(func_op, lambda op: is_long_vector(op, partitions)):
-            vector_as_row(alloc)
+            column = column_tile(alloc, partitions)
+            if column is None:
+                vector_as_row(alloc)
+            else:
+                vector_as_columns(alloc, column)
         for fill in collect(func_op, is_hbm_fill):
             decompose_hbm_fill(fill, partitions)
         for op in collect(func_op, _needs_rank_check):

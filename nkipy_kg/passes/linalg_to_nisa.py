@@ -22,8 +22,14 @@ loops. Loops, index arithmetic and views are kept; every other op is replaced:
 |                                               | tensor_tensor_arith; tile (+) scalar constant or    |
 |                                               | [P,1] broadcast -> tensor_scalar_arith (reverse0    |
 |                                               | when the scalar is the lhs of a non-commutative op);|
-|                                               | math.* -> activation; casts -> tensor_copy;         |
-|                                               | intermediates in SBUF temporaries                   |
+|                                               | math.* -> activation; `divf(1.0, x)` -> reciprocal; |
+|                                               | cmpf -> ALU compare; select -> select (a constant   |
+|                                               | or [P,1] branch memset/broadcast into a tile first),|
+|                                               | select of two constants -> tensor_scalar p*(a-b)+b; |
+|                                               | extf and a final truncf -> nothing (read in fp32 /  |
+|                                               | rounded on write), other casts -> tensor_copy;      |
+|                                               | intermediates in SBUF temporaries released after    |
+|                                               | their last use ([P,1] ones for ops on [P,1] inputs) |
 | reduction `linalg.generic` (trailing axes)    | tensor_reduce_arith into a temp + tensor_tensor     |
 |                                               | combine into the init (accumulates across tiles)    |
 | reduction over the partition axis alone       | cross_partition_reduce + combine                    |
@@ -39,6 +45,7 @@ loops. Loops, index arithmetic and views are kept; every other op is replaced:
 | `linalg.transpose` HBM/SBUF -> SBUF           | `nisa.dma_transpose`                                |
 | `linalg.transpose` SBUF -> PSUM (2-D)         | `nisa.transpose` (PE array)                         |
 | `nkipy.gather` (memref, HBM src, SBUF [N,1])  | `nisa.dma_copy_indirect`                            |
+| `func.call` of a `CustomOp` declaration       | its NISA body, inlined (`nisa_lowering_custom.py`)  |
 
 The module gets `nisa.target = "<target>"`. Every created instruction is verified
 against the target's hardware rules when created; a failure, and any op the pass
@@ -67,9 +74,9 @@ from nkipy_kg._mlir import ir
 from nkipy_kg.passes.common import collect
 from nkipy_kg.passes.nisa_lowering_accumulate import first_k_tile_overwrites
 from nkipy_kg.passes.nisa_lowering_common import PASS_NAME, VIEW_OPS, error
-from nkipy_kg.passes.nisa_lowering_compute import (
-    lower_elementwise_generic, lower_matmul, lower_named, lower_reduction,
-)
+from nkipy_kg.passes.nisa_lowering_custom import inline_custom_ops
+from nkipy_kg.passes.nisa_lowering_compute import lower_matmul, lower_named, lower_reduction
+from nkipy_kg.passes.nisa_lowering_elementwise import lower_elementwise_generic
 from nkipy_kg.passes.nisa_lowering_memory import (
     lower_alloc, lower_copy, lower_dealloc, lower_fill, lower_gather, lower_transpose,
 )
@@ -96,6 +103,7 @@ def _run(module_op: ir.Operation, target: str) -> None:
     # Allocations first, so every instruction created later sees nisa.alloc roots.
     for op in collect(module_op, lambda o: o.name == "memref.alloc"):
         lower_alloc(op)
+    inline_custom_ops(module_op)  # hand-written NISA bodies: nothing in them is lowered again
     zero_fills = drop_copies_of_unwritten(module_op)  # before the copies are lowered
     matmuls: list[ir.Operation] = []
     for op in collect(module_op, _is_compute):

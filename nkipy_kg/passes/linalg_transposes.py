@@ -3,7 +3,10 @@
 NISA's `dma_transpose` handles permutations `[1, 0]` (and `[2, 1, 0]`) only.
 - rank > 3 swapping exactly two dims (`[0, 2, 1, 3]`): a loop nest over the other
   dims, each step a 2-D `[1, 0]` transpose of one slice (a copy when a swapped dim
-  has extent 1); HBM -> HBM goes through SBUF (copy in, transpose, copy out);
+  has extent 1); HBM -> HBM goes through SBUF (copy in, transpose, copy out).
+  Beyond the reference: HBM -> HBM with the last dim in place (the transformer's
+  head shuffles) is one DMA copy per `[d_j, d_last]` slab, no SBUF hop and no
+  transpose (the reference transposed `[d_j, d_i]` slices per trailing element);
 - SBUF (or PSUM) with rank > 2 and exactly two non-unit dims: 2-D views of both
   operands and one `[1, 0]` transpose, or a copy when the two dims keep their order.
 Registers no pass.
@@ -75,11 +78,15 @@ def rewrite_on_chip_two_dim(op: ir.Operation) -> None:
 
 
 def rewrite_high_rank_swap(op: ir.Operation) -> None:
-    """Rank > 3 transpose swapping dims i < j -> a loop of 2-D slice transposes."""
+    """Rank > 3 transpose swapping dims i < j -> a loop of 2-D slice transposes, or of
+    slab copies between HBM buffers when the last dim stays in place."""
     src, dst = op.operands
     i, j = swapped_pair(permutation(op))
     shape = ir.MemRefType(src.type).shape
     rank = len(shape)
+    if j < rank - 1 and space_of(src) in HBM_SPACES and space_of(dst) in HBM_SPACES:
+        _copy_slabs(op, i, j)
+        return
     trips = [1 if k in (i, j) else shape[k] for k in range(rank)]
     swap = shape[i] != 1 and shape[j] != 1
     through_sbuf = space_of(src) in HBM_SPACES and space_of(dst) in HBM_SPACES
@@ -108,3 +115,24 @@ def _via_sbuf(src: ir.Value, dst: ir.Value, swap: bool) -> None:
     result = memref.AllocOp(ir.MemRefType.get(dst_t.shape, dst_t.element_type, None, space), [], []).result
     transpose_or_copy(staged, result, swap)
     memref.CopyOp(result, dst)
+
+
+def _copy_slabs(op: ir.Operation, i: int, j: int) -> None:
+    """Swapping dims i < j of an HBM buffer keeps every `[d_j, d_{j+1} ...]` slab of the
+    source in element order: source slab `[.., h (dim i), .., :, ...]` is the destination's
+    `[.., : (dim i), .., h (dim j), ...]`. One DMA copy per slab (per batch and head of the
+    `(0, 2, 1, 3)` head shuffle) instead of a transpose per trailing element."""
+    src, dst = op.operands
+    shape = ir.MemRefType(src.type).shape
+    rank = len(shape)
+    with op.location, ir.InsertionPoint(op):
+        ivs, body = loop_nest([shape[k] if k < j else 1 for k in range(rank)])
+        with body:
+            src_offsets: list[Index] = [ivs[k] if k < j else 0 for k in range(rank)]
+            src_sizes = [1 if k < j else shape[k] for k in range(rank)]
+            dst_offsets: list[Index] = [0 if k == i else ivs[i] if k == j else src_offsets[k] for k in range(rank)]
+            dst_sizes = [shape[j] if k == i else 1 if k <= j else shape[k] for k in range(rank)]
+            src_2d = collapse(subview(src, src_offsets, src_sizes), [list(range(j + 1)), list(range(j + 1, rank))])
+            dst_2d = collapse(subview(dst, dst_offsets, dst_sizes), [list(range(i + 1)), list(range(i + 1, rank))])
+            memref.CopyOp(src_2d, dst_2d)
+    op.erase()

@@ -208,7 +208,10 @@ def splits_sbuf_partition_dim(expand: ir.Operation) -> bool:
     """An SBUF `expand_shape` splitting dim 0 into several non-unit dims (not a NISA view)."""
     if expand.name != "memref.expand_shape" or space_of(expand.operands[0]) != MemSpace.Sbuf:
         return False
-    group = [ir.IntegerAttr(d).value for d in ir.ArrayAttr(ir.ArrayAttr(expand.attributes["reassociation"])[0])]
+    reassociation = ir.ArrayAttr(expand.attributes["reassociation"])
+    if len(reassociation) == 0:  # a rank-0 buffer expanded to unit dims
+        return False
+    group = [ir.IntegerAttr(d).value for d in ir.ArrayAttr(reassociation[0])]
     sizes = [ir.MemRefType(expand.results[0].type).shape[d] for d in group]
     return len(group) > 1 and 1 not in sizes
 

@@ -1,12 +1,13 @@
-"""Compute rows of `linalg-to-nisa`: named/generic elementwise ops, reductions and
-the transposed-A matmul (see `linalg_to_nisa.py` for the table)."""
+"""Compute rows of `linalg-to-nisa`: named elementwise ops, reductions, the
+transposed-A matmul, and the per-op tables and builders the elementwise generic
+lowering (`nisa_lowering_elementwise.py`) shares (see `linalg_to_nisa.py` for the table)."""
 
 from __future__ import annotations
 
 from nkipy_kg._mlir import ir
 from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.passes.common import iterator_types
-from nkipy_kg.passes.nisa_lowering_broadcast import broadcast_rows, column_to_row, transposed
+from nkipy_kg.passes.nisa_lowering_broadcast import transposed
 from nkipy_kg.passes.nisa_lowering_common import (
     ON_CHIP, alloc, emit, error, f32_constant, memref_of, release, scalar_operand, segments, shape, space,
 )
@@ -80,18 +81,18 @@ def binary(origin: ir.Operation, alu: str, lhs: tuple, rhs: tuple, dst: ir.Value
          operandSegmentSizes=segments(True, True, True, False))
 
 
-def _map_results(m: ir.Attribute) -> list[str]:
+def map_results(m: ir.Attribute) -> list[str]:
     text = str(ir.AffineMapAttr(m).value)
     return [r.strip() for r in text.split("->")[1].strip().strip("()").split(",") if r.strip()]
 
 
-def _dims(m: ir.Attribute) -> list[str]:
+def map_dims(m: ir.Attribute) -> list[str]:
     text = str(ir.AffineMapAttr(m).value)
     return [d.strip() for d in text.split("->")[0].strip().strip("()").split(",") if d.strip()]
 
 
-def _operand_kind(origin: ir.Operation, value: ir.Value, m: ir.Attribute) -> tuple:
-    dims, res = _dims(m), _map_results(m)
+def operand_kind(origin: ir.Operation, value: ir.Value, m: ir.Attribute) -> tuple:
+    dims, res = map_dims(m), map_results(m)
     if res == dims:
         return ("tile", value)
     if len(dims) != 2:
@@ -135,80 +136,16 @@ def lower_named(op: ir.Operation) -> None:
     op.erase()
 
 
-def _body(op: ir.Operation) -> tuple[ir.Block, list[ir.Operation]]:
+def body_ops(op: ir.Operation) -> tuple[ir.Block, list[ir.Operation]]:
     block = op.regions[0].blocks[0]
     ops = [o.operation for o in block.operations]
     return block, ops
 
 
-def lower_elementwise_generic(op: ir.Operation) -> None:
-    """A parallel generic: each body op becomes one instruction, into dst for the
-    last op and into SBUF temporaries for the others."""
-    block, body = _body(op)
-    maps = list(ir.ArrayAttr(op.attributes["indexing_maps"]))
-    n_in = len(op.operands) - 1
-    dst = op.operands[n_in]
-    if _map_results(maps[n_in]) != _dims(maps[n_in]):
-        raise error(op, "elementwise generic with a non-identity output map")
-    if space(dst) not in ON_CHIP:
-        raise error(op, "elementwise generic writing outside SBUF/PSUM")
-    env: dict = {}
-    for i in range(n_in):
-        env[block.arguments[i]] = _operand_kind(op, op.operands[i], maps[i])
-    env[block.arguments[n_in]] = ("tile", dst)
-    temps: list[ir.Value] = []
-    for arg, kind_ in list(env.items()):
-        if kind_[0] == "transposed_row":
-            env[arg] = ("tile", transposed(op, kind_[1], temps))
-        elif kind_[0] in ("row", "column_row"):
-            if len(shape(dst)) != 2:
-                raise error(op, "row broadcast into a tile that is not 2-D")
-            row = kind_[1] if kind_[0] == "row" else column_to_row(op, kind_[1], temps)
-            env[arg] = ("tile", broadcast_rows(op, row, shape(dst), temps))
-    compute = body[:-1]
-    yielded = body[-1].operands[0]
-    if not compute:
-        src = env.get(yielded) or ("scalar", yielded)
-        if src[0] == "tile":
-            unary(op, "copy", src, dst)
-        else:
-            raise error(op, "generic yielding a broadcast or scalar value is not supported")
-    for k, b in enumerate(compute):
-        def kind(v: ir.Value) -> tuple:
-            return env.get(v) or ("scalar", v)
-        out = dst if k == len(compute) - 1 else None
-        if out is None:
-            out = alloc(op, memref_of(shape(dst), ir.F32Type.get(), MemSpace.Sbuf))
-            temps.append(out)
-        if b.name in BINARY:
-            binary(op, BINARY[b.name], kind(b.operands[0]), kind(b.operands[1]), out)
-        elif b.name in ACTIVATION:
-            unary(op, ACTIVATION[b.name], kind(b.operands[0]), out)
-        elif b.name == "arith.negf":
-            unary(op, "negate", kind(b.operands[0]), out)
-        elif b.name == "arith.cmpf" and ir.IntegerAttr(b.attributes["predicate"]).value in CMPF:
-            binary(op, CMPF[ir.IntegerAttr(b.attributes["predicate"]).value], kind(b.operands[0]),
-                   kind(b.operands[1]), out)
-        elif b.name in LOGICAL_I1 and str(b.results[0].type) == "i1":
-            binary(op, LOGICAL_I1[b.name], kind(b.operands[0]), kind(b.operands[1]), out)
-        elif b.name == "arith.select" and all(kind(v)[0] == "tile" for v in b.operands):
-            emit(op, "select", [out, *(kind(v)[1] for v in b.operands)])
-        elif b.name in CASTS:
-            unary(op, "copy", kind(b.operands[0]), out)
-        else:
-            raise error(op, f"no nisa instruction for '{b.name}' in a linalg.generic body")
-        env[b.results[0]] = ("tile", out)
-    if compute and compute[-1].results[0] != yielded:
-        raise error(op, "generic body does not yield its last value")
-    for t in temps:
-        release(op, t)
-    op.erase()
-
-
 def lower_reduction(op: ir.Operation) -> None:
     """out = out <op> reduce(in): reduce into an SBUF temporary, then combine (the
     combine is what accumulates across tiles of the reduced axis)."""
-    block, body = _body(op)
+    block, body = body_ops(op)
     if len(op.operands) != 2 or len(body) != 2:
         raise error(op, "only single-input reductions with a single combiner are supported")
     comb = body[0]
@@ -219,7 +156,7 @@ def lower_reduction(op: ir.Operation) -> None:
     alu = table[comb.name]
     src, dst = op.operands[0], op.operands[1]
     maps = list(ir.ArrayAttr(op.attributes["indexing_maps"]))
-    if _map_results(maps[0]) != _dims(maps[0]):
+    if map_results(maps[0]) != map_dims(maps[0]):
         raise error(op, "reduction input map is not the identity")
     iters = iterator_types(op)
     red = [i for i, t in enumerate(iters) if t == "reduction"]
@@ -237,7 +174,7 @@ def lower_reduction(op: ir.Operation) -> None:
             raise error(op, "partition-axis reduction reads SBUF (or HBM, staged) only")
         tmp = partition_reduce(op, src, alu)  # SBUF directly, HBM 128 rows at a time
         temps = [tmp]
-        out = _map_results(maps[1])
+        out = map_results(maps[1])
         if rank == 2 and out == ["d1", "0"]:  # a 1-D result lives as an [F, 1] column
             tmp = transposed(op, tmp, temps)
         elif shape(dst) != shape(tmp):
@@ -259,7 +196,7 @@ def lower_matmul(op: ir.Operation) -> ir.Operation:
     if "indexing_maps" not in op.attributes:
         raise error(op, "matmul without transposed-A indexing maps; legalize-layout should have "
                         "put A in the stationary [K, M] layout")
-    maps = tuple(_map_results(m) for m in ir.ArrayAttr(op.attributes["indexing_maps"]))
+    maps = tuple(map_results(m) for m in ir.ArrayAttr(op.attributes["indexing_maps"]))
     if maps != TRANSPOSED_A:
         raise error(op, f"matmul indexing maps {maps} are not transposed-A (K, M) x (K, N) -> (M, N)")
     a, b, c = op.operands[0], op.operands[1], op.operands[2]

@@ -38,6 +38,12 @@ def _negate(op: ir.Operation, dst: ir.Value, src: ir.Value) -> None:
          operandSegmentSizes=segments(True, True, True, False))
 
 
+def _stage_type(src: ir.Value, negate: bool) -> ir.Type:
+    """Staging tiles keep the source dtype, except a negated bool (-1 is no i1): f32."""
+    t = elem(src)
+    return ir.F32Type.get() if negate and isinstance(t, ir.IntegerType) and ir.IntegerType(t).width == 1 else t
+
+
 def _partition_reduce(op: ir.Operation, src: ir.Value, alu: str, negate: bool) -> ir.Value:
     rows, f = shape(src)[0], shape(src)[1:]
     part = alloc(op, memref_of([1, *f], ir.F32Type.get(), MemSpace.Sbuf))
@@ -45,7 +51,7 @@ def _partition_reduce(op: ir.Operation, src: ir.Value, alu: str, negate: bool) -
         if not negate:
             emit(op, "cross_partition_reduce", [part, src], op=alu)
             return part
-        stage = alloc(op, memref_of([rows, *f], elem(src), MemSpace.Sbuf))
+        stage = alloc(op, memref_of([rows, *f], _stage_type(src, negate), MemSpace.Sbuf))
         _negate(op, stage, src)
         emit(op, "cross_partition_reduce", [part, stage], op=alu)
         release(op, stage)
@@ -60,7 +66,7 @@ def _partition_reduce(op: ir.Operation, src: ir.Value, alu: str, negate: bool) -
                         f"(more than {MAX_BLOCKS}); tile it before linalg-to-nisa")
     for r0 in blocks:
         rc = min(PARTITIONS, rows - r0)
-        stage = alloc(op, memref_of([rc, *f], elem(src), MemSpace.Sbuf))
+        stage = alloc(op, memref_of([rc, *f], _stage_type(src, negate), MemSpace.Sbuf))
         emit(op, "dma_copy", [stage, static_slice(op, src, [r0, 0], [rc, *f])])
         if negate:
             _negate(op, stage, stage)

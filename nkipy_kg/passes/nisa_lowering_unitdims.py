@@ -113,8 +113,7 @@ def _expand(origin: ir.Operation, value: ir.Value, dims: list[int]) -> ir.Value:
     t = ir.MemRefType(value.type)
     strides, offset = t.get_strides_and_offset()
     identity = "strided" not in str(t) and "affine_map" not in str(t)
-    s = strides[0]
-    layout = None if identity else ir.StridedLayoutAttr.get(offset, [s, 1])
+    layout = None if identity else ir.StridedLayoutAttr.get(offset, _expanded_strides(strides[0], dims))
     result = ir.MemRefType.get(dims, t.element_type, layout=layout, memory_space=t.memory_space)
     i64 = ir.IntegerType.get_signless(64)
     reassoc = ir.ArrayAttr.get([ir.ArrayAttr.get([ir.IntegerAttr.get(i64, 0), ir.IntegerAttr.get(i64, 1)])])
@@ -129,6 +128,19 @@ def _expand(origin: ir.Operation, value: ir.Value, dims: list[int]) -> ir.Value:
         view.erase()
         raise error(origin, f"cannot view {value.type} as {dims}: {exc}") from None
     return view.results[0]
+
+
+def _expanded_strides(stride: int, dims: list[int]) -> list[int]:
+    """expand_shape's layout rule for one source dim of `stride` split into `dims`: the
+    innermost keeps the stride, each outer one multiplies by the sizes inside it."""
+    dynamic = ir.ShapedType.get_dynamic_stride_or_offset()
+    if stride == dynamic:
+        return [dynamic] * len(dims)
+    out, acc = [], stride
+    for d in reversed(dims):
+        out.insert(0, acc)
+        acc *= d
+    return out
 
 
 def lift_rank1(op: ir.Operation) -> None:

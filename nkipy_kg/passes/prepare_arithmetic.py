@@ -1,7 +1,17 @@
-"""Pass `prepare-arithmetic`: rewrite floating-point division into reciprocal and multiply.
+"""Pass `prepare-arithmetic`: rewrite arithmetic NISA lacks into arithmetic it has.
 
-NISA has no tensor-tensor divide, but it has a reciprocal activation and
-multiplies. Rewrites (floating point only; integer division is left alone):
+Two parts, in this order:
+
+1. **Math decompositions** (`prepare_arithmetic_math.py`, one table row per op):
+   scalar ops inside linalg bodies with no instruction (exp2, expm1, log2, log10,
+   log1p, cbrt, sin, cos, tan, arcsin, arccos, arctan, arctan2, the hyperbolic
+   functions and their inverses, floor, ceil, trunc, roundeven, copysign, remf, and
+   the `arith.cmpf` predicates one/ord/uno/ueq/ugt/uge/ult/ule) become ALU ops,
+   compares, selects, reciprocals and activations, computed in fp32 with every
+   limited-range activation given arguments inside its valid range (sin and cos are
+   reduced modulo 2pi, arctan beyond |x| > 1). Named `linalg.floor` / `linalg.ceil`
+   become generics first.
+2. **Division** (NISA has no divide; floating point only, integer division is left alone):
 
 | before | after |
 |---|---|
@@ -9,10 +19,11 @@ multiplies. Rewrites (floating point only; integer division is left alone):
 | generic, body `divf(x, c)`, c a constant | body `mulf(x, 1/c)` |
 | 1-input generic `1 / x` (identity maps, body only the divide) | `linalg.reciprocal(x)` |
 | 1-input generic `c / x` (same shape) | `linalg.mul(linalg.fill(c), linalg.reciprocal(x))` |
-| generic, body `divf(y, x)`, x an input's argument (broadcast divide) | input → `reciprocal(input)`, `divf` → `mulf` |
+| generic, body `divf(y, x)`, x an input's argument used only there (broadcast divide) | input -> `reciprocal(input)`, `divf` -> `mulf` |
+| generic, any other `divf(y, v)` | body `mulf(y, divf(1.0, v))`: `divf(1.0, v)` is a body reciprocal (one `nisa.reciprocal`) |
 
-Generics must be all-parallel (elementwise, possibly broadcasting); reductions
-are left alone (the frontend never divides inside one). The
+Generics must be all-parallel (elementwise, possibly broadcasting) for the divide
+rewrites; reductions are left alone (the frontend never divides inside one). The
 `nkipy.layout` / `nkipy.tile_op` on a divide's result are cloned onto the new
 reciprocal result when both have the same shape (the multiply inherits the
 originals); discardable attributes such as `nkipy.op_id` move to the multiply.
@@ -25,12 +36,20 @@ becomes
     %r = linalg.reciprocal ins(%b : tensor<4x8xf32>) outs(%e0 : tensor<4x8xf32>) -> tensor<4x8xf32>
     %d = linalg.mul ins(%a, %r : tensor<4x8xf32>, tensor<4x8xf32>) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
 
+and a body `%y = math.exp2 %x : f32` becomes
+
+    %c = arith.constant 0.693147182 : f32
+    %t = arith.mulf %x, %c : f32
+    %y = math.exp %t : f32
+
 Beyond the reference: a constant divisor of zero is rewritten too (x * (1/±0)
 equals x / ±0 for every IEEE x, NaN and infinities included), a constant
-divisor is rewritten in generics with any number of inputs, and a divide the
-pass cannot express (divisor computed inside the body, several non-constant
-divides, a divisor argument with other uses) is a located PassError instead of
-being left for the backend to trip over.
+divisor is rewritten in generics with any number of inputs, a divisor computed in
+the body or used elsewhere (NumPy's floor_divide) becomes a body reciprocal
+instead of being left for the backend to trip over, and the math ops above are
+decomposed (the reference leaves them to the NKI emitter). A division by a scalar
+(non-tensor) operand is a located PassError. Running the pass twice changes
+nothing more (reduced `math.sin` / `math.atan` carry `nkipy.in_range`).
 """
 
 from __future__ import annotations
@@ -41,6 +60,7 @@ import math
 from nkipy_kg._mlir import arith, ir, linalg, tensor
 from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.passes.common import collect, is_inside_nkipy_region, iterator_types, pass_error
+from nkipy_kg.passes.prepare_arithmetic_math import decompose_math
 from nkipy_kg.passes.registry import python_pass
 
 PASS_NAME = "prepare-arithmetic"
@@ -49,9 +69,10 @@ ANNOTATIONS = frozenset({"nkipy.layout", "nkipy.tile_op"})
 STRUCTURAL_ATTRS = frozenset({"operandSegmentSizes", "indexing_maps", "iterator_types"})
 
 
-@python_pass(PASS_NAME, "rewrite float division into reciprocal + multiply (NISA has no divide)")
+@python_pass(PASS_NAME, "decompose math NISA lacks; float division into reciprocal + multiply")
 def prepare_arithmetic(module_op: ir.Operation) -> None:
-    """Rewrite every floating-point division in linalg ops (see the module docstring)."""
+    """Decompose math NISA lacks, then rewrite every float division (see the module docstring)."""
+    decompose_math(module_op)  # first: decompositions create in-body reciprocals
     named = collect(module_op, _is_float_named_div)
     generics = collect(module_op, _is_parallel_generic_with_divf)
     for op in named:
@@ -100,34 +121,38 @@ def _rewrite_generic(op: ir.Operation) -> None:
     block = op.regions[0].blocks[0]
     divides = [inner for inner in block.operations if inner.name == "arith.divf"]
     remaining = [d for d in divides if not _fold_constant_divisor(d)]
-    if not remaining:
-        return
-    if len(remaining) > 1:
-        raise pass_error(PASS_NAME, op, f"{len(remaining)} divisions by tensor values in one linalg.generic",
-                         "split the expression so each generic divides at most once")
-    divide = remaining[0]
-    divisor = divide.operands[1]
-    num_inputs = len(op.operands) - len(op.results)
-    if not isinstance(divisor, ir.BlockArgument) or divisor.arg_number >= num_inputs:
-        raise pass_error(PASS_NAME, op, "division by a value computed inside a linalg.generic is not supported",
-                         "divide by an input tensor (compute the divisor in its own op)")
-    if _is_plain_unary_divide(op, divide):
-        numerator = _float_constant(divide.operands[0])
+    if len(remaining) == 1 and _is_plain_unary_divide(op, remaining[0]):
+        numerator = _float_constant(remaining[0].operands[0])
         if numerator is not None:
             _replace_unary_divide(op, numerator)
             return
-    if sum(1 for _ in divisor.uses) != 1:
-        raise pass_error(PASS_NAME, op, "the divisor of a linalg.generic is also used for something else",
-                         "compute the division in its own NumPy expression")
-    # Broadcast divide: the divisor input is replaced by its reciprocal, divf by mulf.
-    index = divisor.arg_number
-    if not isinstance(op.operands[index].type, ir.RankedTensorType):
-        raise pass_error(PASS_NAME, op, f"division by a scalar operand of type {op.operands[index].type}",
+    for divide in remaining:
+        _rewrite_divide(op, divide)
+
+
+def _rewrite_divide(op: ir.Operation, divide: ir.Operation) -> None:
+    """y / x with x an input read only here: the input becomes reciprocal(input) (one
+    reciprocal per element of a broadcast input, not per output element); any other
+    divisor: y * (1 / x) in the body, the reciprocal being one nisa.reciprocal."""
+    divisor = divide.operands[1]
+    num_inputs = len(op.operands) - len(op.results)
+    is_input = isinstance(divisor, ir.BlockArgument) and divisor.arg_number < num_inputs
+    if is_input and not isinstance(op.operands[divisor.arg_number].type, ir.RankedTensorType):
+        raise pass_error(PASS_NAME, op, f"division by a scalar operand of type {op.operands[divisor.arg_number].type}",
                          "pass the divisor as a tensor or a compile-time constant")
-    with op.location, ir.InsertionPoint(op):
-        recip = _reciprocal(op.operands[index], op.location)
-    op.operands[index] = recip
-    _replace_divf_by_mulf(divide, divide.operands[0], divisor)
+    if is_input and sum(1 for _ in divisor.uses) == 1:
+        index = divisor.arg_number
+        with op.location, ir.InsertionPoint(op):
+            recip = _reciprocal(op.operands[index], op.location)
+        op.operands[index] = recip
+        _replace_divf_by_mulf(divide, divide.operands[0], divisor)
+        return
+    if _float_constant(divide.operands[0]) == 1.0:
+        return  # already a reciprocal in the body
+    with divide.location, ir.InsertionPoint(divide):
+        one = arith.ConstantOp(divide.results[0].type, 1.0, loc=divide.location).result
+        recip = arith.DivFOp(one, divisor, loc=divide.location).result
+    _replace_divf_by_mulf(divide, divide.operands[0], recip)
 
 
 def _fold_constant_divisor(divide: ir.Operation) -> bool:

@@ -5,6 +5,8 @@ Runs after legalize-layout on memref IR. Rows:
 1. **high-rank transpose** (rank > 3, exactly two dims swapped, e.g. `[0, 2, 1, 3]`)
    -> a loop over the other dims of 2-D `[1, 0]` slice transposes; HBM -> HBM goes
    through SBUF (copy in, transpose, copy out). `dma_transpose` knows `[1, 0]` only.
+   HBM -> HBM with the last dim in place (a head shuffle) is one DMA copy per slab
+   instead, with no transpose (`linalg_transposes`; beyond the reference).
 2. **on-chip transpose of rank > 2 with two non-unit dims** -> one 2-D transpose of
    2-D views (a copy when the two dims keep their order).
 3. **trivial-broadcast binary generic** (2 inputs, 1 output, all parallel, body one

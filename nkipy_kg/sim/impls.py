@@ -13,6 +13,8 @@ n-partition operand only from partition 0 (n > 64), 0/64 (n > 32) or a multiple 
 The partition check applies to partition-major views (dim-0 stride = the buffer's
 partition stride); a `reinterpret_cast` whose dim 0 walks the free bytes is not a
 hardware access pattern, and the simulator runs it as flat memory without a check.
+Activations with a limited valid input range (sin, arctan, log) give NaN outside
+it instead of NumPy's exact value (`activation_funcs.py`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from nkipy_kg.dialects import nisa
 from nkipy_kg.dialects.nisa_base import BITVEC_OPS
 from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.errors import SimError
+from nkipy_kg.sim.activation_funcs import activate
 from nkipy_kg.sim.instr import Instr
 from nkipy_kg.sim.memory import Tile
 
@@ -140,26 +143,6 @@ def alu(op: str, a, b):
         return ALU[op](a, b)
 
 
-def _erf(x: np.ndarray) -> np.ndarray:
-    # Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7): vectorised, no SciPy needed.
-    t = 1.0 / (1.0 + 0.3275911 * np.abs(x))
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    return np.sign(x) * (1.0 - poly * np.exp(-x * x))
-
-
-ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "copy": lambda x: x, "exp": np.exp, "log": np.log, "tanh": np.tanh,
-    "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)), "sqrt": np.sqrt,
-    "rsqrt": lambda x: 1.0 / np.sqrt(x), "relu": lambda x: np.maximum(x, 0),
-    "gelu": lambda x: 0.5 * x * (1.0 + _erf(x / np.float32(np.sqrt(2.0)))),
-    "gelu_apprx_tanh": lambda x: 0.5 * x * (1 + np.tanh(np.float32(0.7978845608) * (x + 0.044715 * x ** 3))),
-    "silu": lambda x: x / (1.0 + np.exp(-x)), "square": np.square, "sin": np.sin, "abs": np.abs,
-    "sign": np.sign, "reciprocal": lambda x: 1.0 / x, "erf": _erf,
-    "softplus": lambda x: np.logaddexp(np.float32(0), x), "arctan": np.arctan,
-    "gelu_apprx_sigmoid": lambda x: x / (1.0 + np.exp(np.float32(-1.702) * x)),
-    "mish": lambda x: x * np.tanh(np.logaddexp(np.float32(0), x)),
-}
-
 def _reduce_subtract(x: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:
     """x0 - x1 - x2 - ... over the trailing `axis` (flattened in row-major order)."""
     flat = x.reshape(*x.shape[: x.ndim - len(axis)], -1)
@@ -259,8 +242,7 @@ def _activation(ins: Instr, ops: list) -> None:
         x = x * np.float32(scale_v) if isinstance(scale_v, float) else x * scale_v
     if bias_v is not None:
         x = x + np.float32(bias_v) if isinstance(bias_v, float) else x + bias_v
-    with np.errstate(all="ignore"):
-        write(dst, ACTIVATIONS[ins.attrs["op"]](x))
+    write(dst, activate(ins.attrs["op"], x))
 
 
 @impl(nisa.ReciprocalOp)

@@ -3,7 +3,8 @@
 2-D operands become `linalg.matmul` into a zero-filled init; batched ones
 `linalg.batch_matmul` over the flattened batch. A batched lhs against a 2-D rhs
 (the `x @ W` of every layer) is flattened to one 2-D matmul instead. float16 and
-bfloat16 accumulate in float32 (PSUM's precision) and round once.
+bfloat16 accumulate in float32 (PSUM's precision) and round once; bf16 @ bf16 (f32
+in NumPy) keeps its operands in bf16 and only the accumulator in f32, as TensorE does.
 """
 
 from __future__ import annotations
@@ -50,7 +51,14 @@ def matmul(a: Any, b: Any, out: Any = None, **kwargs: Any) -> TracedArray:
     if dtypes.is_bool(out_dtype):
         raise UnsupportedError(f"{what} on bool arrays is not supported", user_source_loc(what),
                                hint="cast to an integer or float dtype first")
-    x, y = astype(x, out_dtype), astype(y, out_dtype)
+    operand_dtype = out_dtype
+    if x.dtype == y.dtype and dtypes.is_float(x.dtype) and dtypes.is_float(out_dtype) \
+            and x.dtype.itemsize < out_dtype.itemsize:
+        # bf16 @ bf16 is f32 in NumPy: multiply the narrow operands and accumulate in
+        # f32 (linalg.matmul extends in its body). Products of two bf16/f16 values are
+        # exact in f32, so this equals upcasting first, without moving f32 operands.
+        operand_dtype = x.dtype
+    x, y = astype(x, operand_dtype), astype(y, operand_dtype)
     squeeze_m, squeeze_n = x.ndim == 1, y.ndim == 1
     if squeeze_m:
         x = reshape(x, (1, x.shape[0]))
