@@ -87,6 +87,21 @@ def emit(origin: ir.Operation, name: str, operands: list, results: list | None =
     return new
 
 
+def view(origin: ir.Operation, name: str, result: ir.Type, value: ir.Value, attributes: dict,
+         what: str) -> ir.Value:
+    """A `memref.<name>` view of `value` before `origin`, verified: an invalid view is a
+    PassError ("cannot <what>: <verifier message>") at the source op, not a C++ abort."""
+    with ir.InsertionPoint(origin), origin.location:
+        op = ir.Operation.create(f"memref.{name}", results=[result], operands=[value],
+                                 attributes=attributes, loc=origin.location)
+    try:
+        op.verify()
+    except MLIRError as exc:
+        op.erase()
+        raise error(origin, f"cannot {what}: {exc}") from None
+    return op.results[0]
+
+
 def segments(*present: bool) -> ir.Attribute:
     return ir.DenseI32ArrayAttr.get([1 if p else 0 for p in present])
 

@@ -20,7 +20,7 @@ import itertools
 
 from nkipy_kg._mlir import ir
 from nkipy_kg.dialects.nkipy import MemSpace
-from nkipy_kg.passes.nisa_lowering_common import alloc, elem, emit, error, memref_of, release, shape
+from nkipy_kg.passes.nisa_lowering_common import alloc, elem, emit, error, memref_of, release, shape, view
 
 MAX_BLOCKS = 256  # unrolled (batch, row block) hops; more needs a tiled loop upstream
 PARTITIONS = 128
@@ -63,12 +63,4 @@ def static_slice(origin: ir.Operation, value: ir.Value, offsets: list[int], size
              "static_sizes": ir.DenseI64ArrayAttr.get(sizes),
              "static_strides": ir.DenseI64ArrayAttr.get([1] * len(sizes)),
              "operandSegmentSizes": ir.DenseI32ArrayAttr.get([1, 0, 0, 0])}
-    with ir.InsertionPoint(origin), origin.location:
-        view = ir.Operation.create("memref.subview", results=[result], operands=[value],
-                                   attributes=attrs, loc=origin.location)
-    try:
-        view.verify()
-    except Exception as exc:  # noqa: BLE001 - an MLIRError with the verifier's message
-        view.erase()
-        raise error(origin, f"cannot slice {value.type} at {offsets}: {exc}") from None
-    return view.results[0]
+    return view(origin, "subview", result, value, attrs, f"slice {value.type} at {offsets}")

@@ -14,7 +14,7 @@ elementwise and reduction rows lower:
 from __future__ import annotations
 
 from nkipy_kg._mlir import ir
-from nkipy_kg.passes.nisa_lowering_common import error, shape
+from nkipy_kg.passes.nisa_lowering_common import error, shape, view
 
 
 def _exprs(m: ir.Attribute) -> tuple[int, list[str]]:
@@ -76,15 +76,8 @@ def _collapse(origin: ir.Operation, value: ir.Value, drop: list[int]) -> ir.Valu
                                memory_space=t.memory_space)
     i64 = ir.IntegerType.get_signless(64)
     reassoc = ir.ArrayAttr.get([ir.ArrayAttr.get([ir.IntegerAttr.get(i64, j) for j in g]) for g in groups])
-    with ir.InsertionPoint(origin), origin.location:
-        view = ir.Operation.create("memref.collapse_shape", results=[result], operands=[value],
-                                   attributes={"reassociation": reassoc}, loc=origin.location)
-    try:
-        view.verify()
-    except Exception as exc:  # noqa: BLE001 - an MLIRError with the verifier's message
-        view.erase()
-        raise error(origin, f"cannot drop unit dims {drop} of {value.type}: {exc}") from None
-    return view.results[0]
+    return view(origin, "collapse_shape", result, value, {"reassociation": reassoc},
+                f"drop unit dims {drop} of {value.type}")
 
 
 def expand_vector_operands(op: ir.Operation) -> None:
@@ -117,17 +110,8 @@ def _expand(origin: ir.Operation, value: ir.Value, dims: list[int]) -> ir.Value:
     result = ir.MemRefType.get(dims, t.element_type, layout=layout, memory_space=t.memory_space)
     i64 = ir.IntegerType.get_signless(64)
     reassoc = ir.ArrayAttr.get([ir.ArrayAttr.get([ir.IntegerAttr.get(i64, 0), ir.IntegerAttr.get(i64, 1)])])
-    with ir.InsertionPoint(origin), origin.location:
-        view = ir.Operation.create("memref.expand_shape", results=[result], operands=[value],
-                                   attributes={"reassociation": reassoc,
-                                               "static_output_shape": ir.DenseI64ArrayAttr.get(dims)},
-                                   loc=origin.location)
-    try:
-        view.verify()
-    except Exception as exc:  # noqa: BLE001 - an MLIRError with the verifier's message
-        view.erase()
-        raise error(origin, f"cannot view {value.type} as {dims}: {exc}") from None
-    return view.results[0]
+    attributes = {"reassociation": reassoc, "static_output_shape": ir.DenseI64ArrayAttr.get(dims)}
+    return view(origin, "expand_shape", result, value, attributes, f"view {value.type} as {dims}")
 
 
 def _expanded_strides(stride: int, dims: list[int]) -> list[int]:
