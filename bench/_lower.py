@@ -11,9 +11,13 @@ import nkipy_kg
 from nkipy_kg.passes import run_passes
 
 
-def lower_to_nisa(fn: Callable[..., Any], inputs: list[np.ndarray], target: str) -> str:
-    """NISA MLIR text for `fn` on `inputs` (raises the compiler's NkipyError on failure)."""
-    comp = nkipy_kg.compile(nkipy_kg.trace(fn).to_mlir(*inputs), target=target)
+def lower_to_nisa(fn: Callable[..., Any], inputs: list[np.ndarray], target: str, knobs: bool = True) -> str:
+    """NISA MLIR text for `fn` on `inputs` (raises the compiler's NkipyError on failure);
+    `knobs=False` strips the kernel's knobs first (infer-layout chooses everything)."""
+    module = nkipy_kg.trace(fn).to_mlir(*inputs)
+    traced = module if knobs else run_passes(module.operation.get_asm(enable_debug_info=True),
+                                             "strip-nkipy-annotations")
+    comp = nkipy_kg.compile(traced, target=target)
     if comp.error is not None:
         raise comp.error
     nisa_text = getattr(comp, "nisa_ir_with_locations", None)

@@ -1,6 +1,6 @@
 """The suite kernels at production sizes on the simulated NeuronCore.
 
-    python bench/simulate.py [--target trn2] [--repeat 3] [--only NAME ...]
+    python bench/simulate.py [--target trn2] [--repeat 3] [--only NAME ...] [--no-knobs]
 
 Per catalogue kernel (traced from NumPy, compiled by the full pipeline to NISA):
 - sim / NumPy: CPU time (`time.process_time`, single-threaded BLAS; steadier than
@@ -72,14 +72,15 @@ def _roofline_ns(flops: int, hbm_bytes: int, dtype: np.dtype, target: str) -> fl
     return max(flops / peak, hbm_bytes / table.hbm_bytes_per_ns)
 
 
-def run_case(name: str, dtype: np.dtype, target: str, repeat: int) -> str:
+def run_case(name: str, dtype: np.dtype, target: str, repeat: int, knobs: bool = True) -> str:
     case = KernelCase(name, CATALOGUE[name].fn, SIZES[name], CATALOGUE[name].positive)
     inputs = case.inputs(dtype=dtype)
+    label = name if knobs else f"{name} (no knobs)"
     try:
-        module = load_nisa(lower_to_nisa(case.fn, inputs, target))
+        module = load_nisa(lower_to_nisa(case.fn, inputs, target, knobs))
         result = simulate(module, *inputs, target=target)
     except NkipyError as exc:
-        return f"| {name} | — | — | — | — | — | — | — | {first_line(exc)[:200]} |"
+        return f"| {label} | — | — | — | — | — | — | — | {first_line(exc)[:200]} |"
     sim_s = _median_s(lambda: simulate(module, *inputs, target=target), repeat)
     plain_s = _median_s(lambda: simulate(module, *inputs, target=target, cost=False), repeat)
     f32 = [x.astype(np.float32) for x in inputs]
@@ -90,7 +91,7 @@ def run_case(name: str, dtype: np.dtype, target: str, repeat: int) -> str:
     bound = _roofline_ns(profile.matmul_flops, hbm_bytes, dtype, target)
     ratio = bound / profile.total_ns
     note = "matmul-class, target >= 0.6" if name in MATMUL_CLASS else ""
-    return (f"| {name} | {result.instructions} | {1e3 * sim_s:.0f} / {1e3 * numpy_s:.1f} = "
+    return (f"| {label} | {result.instructions} | {1e3 * sim_s:.0f} / {1e3 * numpy_s:.1f} = "
             f"{sim_s / numpy_s:.1f}x | {plain_s / numpy_s:.1f}x | {profile.total_ns / 1e3:.1f} | {bound / 1e3:.1f} | {ratio:.2f} | "
             f"{result.sbuf_high_water // 1024} KiB / {result.psum_high_water // 1024} KiB | {note} |")
 
@@ -101,6 +102,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dtype", default="bf16", choices=["bf16", "f32"])
     parser.add_argument("--only", nargs="*", default=None)
+    parser.add_argument("--no-knobs", action="store_true",
+                        help="also run each kernel with its knobs stripped (infer-layout's automatic layout)")
     args = parser.parse_args()
     dtype = dtypes.bfloat16 if args.dtype == "bf16" else np.dtype(np.float32)
     print(f"target {args.target}, {args.dtype}; CPU ms (sim with the cost model); modeled and roofline in us")
@@ -109,6 +112,8 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for name in args.only or SIZES:
         print(run_case(name, dtype, args.target, args.repeat), flush=True)
+        if args.no_knobs:
+            print(run_case(name, dtype, args.target, args.repeat, knobs=False), flush=True)
 
 
 if __name__ == "__main__":

@@ -465,3 +465,20 @@ func.func @live_budget(%x: tensor<2048x768xf32>, %y: tensor<2048x4096xf32>) -> (
   %r = linalg.exp ins(%big : tensor<2048x4096xf32>) outs(%eb : tensor<2048x4096xf32>) -> tensor<2048x4096xf32>
   return %d, %r : tensor<2048x768xf32>, tensor<2048x4096xf32>
 }
+
+// -----
+
+// A gather by computed indices (a kernel input) becomes an elementwise generic that
+// reads table rows (`tensor.extract`), so it is tiled and placed like any other op;
+// a gather by constant indices stays for annotate-memory-space's row copies.
+// CHECK-LABEL: func.func @gather_by_input
+// CHECK-NOT: nkipy.gather
+// CHECK: %[[G:.*]] = linalg.generic {{.*}} ins(%arg1 : tensor<256xi32>) outs(%{{.*}} : tensor<256x64xf32>)
+// CHECK: arith.index_cast
+// CHECK: tensor.extract %arg0
+// CHECK: "nkipy.layout"(%[[G]]) {mem_space = 4 : i32
+func.func @gather_by_input(%table: tensor<512x64xf32>, %ids: tensor<256xi32>) -> tensor<256x64xf32> {
+  %e = tensor.empty() : tensor<256x64xf32>
+  %g = "nkipy.gather"(%table, %ids, %e) : (tensor<512x64xf32>, tensor<256xi32>, tensor<256x64xf32>) -> tensor<256x64xf32>
+  return %g : tensor<256x64xf32>
+}

@@ -158,3 +158,22 @@ func.func @broadcast_only(%v: memref<128x1xf32, 3 : i32>, %y: memref<128x64xf32,
   }
   return
 }
+
+// -----
+
+#col = affine_map<(d0, d1) -> (d0, 0)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @gather_column_tile(%table: memref<512x128xf32, 4 : i32>, %idx: memref<128x1xi32, 3 : i32>, %out: memref<128x64xf32, 3 : i32>) {
+  %c64 = arith.constant 64 : index
+  // expected-error @below {{a gather tiled along its row dims (a column offset) is not supported}}
+  linalg.generic {indexing_maps = [#col, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%idx : memref<128x1xi32, 3 : i32>) outs(%out : memref<128x64xf32, 3 : i32>) {
+  ^bb0(%i: i32, %o: f32):
+    %r = arith.index_cast %i : i32 to index
+    %j = linalg.index 1 : index
+    %jj = arith.addi %j, %c64 : index
+    %v = memref.load %table[%r, %jj] : memref<512x128xf32, 4 : i32>
+    linalg.yield %v : f32
+  }
+  return
+}

@@ -615,3 +615,30 @@ func.func @strided_vector(%x: memref<256xf32, 3 : i32>, %y: memref<128xf32, 3 : 
   }
   return
 }
+
+// -----
+
+// A gather by computed indices (what infer-layout makes of `table[ids]`): rows of the
+// HBM table by an SBUF [P, 1] index column -> one indirect DMA; the CPU JIT's clamp
+// is dropped (an index outside the table is a device error).
+#col = affine_map<(d0, d1) -> (d0, 0)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-LABEL: func.func @gather_rows
+// CHECK: "nisa.dma_copy_indirect"(%arg2, %arg0, %arg1) : (memref<128x64xf32, 3 : i32>, memref<512x64xf32, 4 : i32>, memref<128x1xi32, 3 : i32>) -> ()
+// CHECK-NOT: linalg.generic
+// CHECK-NOT: memref.load
+func.func @gather_rows(%table: memref<512x64xf32, 4 : i32>, %idx: memref<128x1xi32, 3 : i32>, %out: memref<128x64xf32, 3 : i32>) {
+  %c0 = arith.constant 0 : index
+  %c511 = arith.constant 511 : index
+  linalg.generic {indexing_maps = [#col, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%idx : memref<128x1xi32, 3 : i32>) outs(%out : memref<128x64xf32, 3 : i32>) {
+  ^bb0(%i: i32, %o: f32):
+    %r = arith.index_cast %i : i32 to index
+    %lo = arith.maxsi %r, %c0 : index
+    %row = arith.minsi %lo, %c511 : index
+    %j = linalg.index 1 : index
+    %v = memref.load %table[%row, %j] : memref<512x64xf32, 4 : i32>
+    linalg.yield %v : f32
+  }
+  return
+}

@@ -30,7 +30,11 @@ Before phase 1, reductions over every axis (`np.sum(x)`) are split into a row
 reduction and a partition reduction of the resulting column, and rank-0
 elementwise ops are lifted to one-element vectors (`full_reductions`): a rank-0
 value has no partition dim, and NISA reduces free axes and partitions with
-different instructions. The reference failed on such layouts.
+different instructions. The reference failed on such layouts. A `nkipy.gather` by
+computed indices (an embedding lookup by a kernel input) becomes the elementwise
+generic of `lower-nkipy-gather` (rows read with `tensor.extract`), so it is tiled
+and placed like any op and `linalg-to-nisa` emits `nisa.dma_copy_indirect` per tile
+(the reference tiled the gather op through its C++ TilingInterface).
 
 BFS moves tiles through indexing maps (see `layout_propagation`): backward from an
 op to the producers of its inputs, forward to elementwise/reduction users (never
@@ -104,6 +108,7 @@ from nkipy_kg._mlir import ir
 from nkipy_kg.dialects.nkipy import MemSpace, mem_space_attr, partition_dim_attr
 from nkipy_kg.passes.common import collect, is_annotatable, is_inside_nkipy_region, is_matmul, pass_error
 from nkipy_kg.passes.full_reductions import split_full_reductions
+from nkipy_kg.passes.lower_nkipy_gather import lower_computed_gathers
 from nkipy_kg.passes.layout_defaults import matmul_operand_tile, matmul_seed_tile
 from nkipy_kg.passes.layout_loops import (Entry, Limits, Tile, inputs, is_annotatable_producer, num_loops,
                                           operand_tile, producer, value_tile)
@@ -123,6 +128,7 @@ def infer_layout(module_op: ir.Operation, target: str = DEFAULT_TARGET) -> None:
     limits = Limits(partitions=hw.partitions, matmul_free=hw.matmul_free_max)
     for func in collect(module_op, lambda op: op.name == "func.func"):
         split_full_reductions(func)  # rank-0 values have no partition dim
+        lower_computed_gathers(func)  # a gather by computed indices: an elementwise generic
         _Inference(func, limits, hw.sbuf_bytes_per_partition).run()
 
 

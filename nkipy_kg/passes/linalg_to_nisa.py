@@ -44,8 +44,9 @@ loops. Loops, index arithmetic and views are kept; every other op is replaced:
 | only written by storing that accumulator back | when the K loop follows): never read unwritten SBUF |
 | `linalg.transpose` HBM/SBUF -> SBUF           | `nisa.dma_transpose`                                |
 | `linalg.transpose` SBUF -> PSUM (2-D)         | `nisa.transpose` (PE array)                         |
-| `nkipy.gather` (memref, HBM src, SBUF [N,1])  | `nisa.dma_copy_indirect`                            |
 | `func.call` of a `CustomOp` declaration       | its NISA body, inlined (`nisa_lowering_custom.py`)  |
+| gather generic (`memref.load` of an HBM table | `nisa.dma_copy_indirect` (`nisa_lowering_gather.py`)|
+| row by an SBUF [P, 1] index column)           |                                                     |
 
 The module gets `nisa.target = "<target>"`. Every created instruction is verified
 against the target's hardware rules when created; a failure, and any op the pass
@@ -75,10 +76,11 @@ from nkipy_kg.passes.common import collect
 from nkipy_kg.passes.nisa_lowering_accumulate import first_k_tile_overwrites
 from nkipy_kg.passes.nisa_lowering_common import PASS_NAME, VIEW_OPS, error
 from nkipy_kg.passes.nisa_lowering_custom import inline_custom_ops
+from nkipy_kg.passes.nisa_lowering_gather import is_gather, lower_gather_generic
 from nkipy_kg.passes.nisa_lowering_compute import lower_matmul, lower_named, lower_reduction
 from nkipy_kg.passes.nisa_lowering_elementwise import lower_elementwise_generic
 from nkipy_kg.passes.nisa_lowering_memory import (
-    lower_alloc, lower_copy, lower_dealloc, lower_fill, lower_gather, lower_transpose,
+    lower_alloc, lower_copy, lower_dealloc, lower_fill, lower_transpose,
 )
 from nkipy_kg.passes.common import NAMED_BINARY, NAMED_UNARY, iterator_types
 from nkipy_kg.passes.nisa_lowering_uninit import drop_copies_of_unwritten
@@ -120,7 +122,7 @@ def _run(module_op: ir.Operation, target: str) -> None:
 
 def _is_compute(op: ir.Operation) -> bool:
     return op.name.startswith("linalg.") and op.name != "linalg.yield" and not _inside_linalg(op) \
-        or op.name in ("memref.copy", "nkipy.gather")
+        or op.name == "memref.copy"
 
 
 def _inside_linalg(op: ir.Operation) -> bool:
@@ -132,7 +134,9 @@ def _lower_generic(op: ir.Operation) -> None:
     drop_unit_iteration_dims(op)  # [1, P, F] tiles of batch-leading buffers -> [P, F]
     expand_vector_operands(op)    # 1-D [F] / [P] operands -> [1, F] / [P, 1] views
     lift_rank1(op)                # generics over one dim -> [n, 1]
-    if any(t == "reduction" for t in iterator_types(op)):
+    if is_gather(op):             # rows of an HBM table by an index column
+        lower_gather_generic(op)
+    elif any(t == "reduction" for t in iterator_types(op)):
         lower_reduction(op)
     else:
         lower_elementwise_generic(op)
@@ -143,7 +147,6 @@ RULES = {
     "memref.copy": lower_copy,            # DMA / tensor_copy / PSUM<->HBM through SBUF
     "linalg.fill": lower_fill,            # SBUF/PSUM -> memset
     "linalg.transpose": lower_transpose,  # HBM/SBUF -> dma_transpose; SBUF -> PSUM on the PE
-    "nkipy.gather": lower_gather,         # HBM rows by an SBUF index tile -> dma_copy_indirect
     "linalg.generic": _lower_generic,     # one instruction per body op / reduce + combine
     **{name: lower_named for name in NAMED_UNARY | NAMED_BINARY},  # named elementwise ops
 }

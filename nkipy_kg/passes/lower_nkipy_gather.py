@@ -56,6 +56,34 @@ def lower_nkipy_gather(module_op: ir.Operation) -> None:
         _lower_one(op)
 
 
+# Tensor ops between an index constant and a gather that keep the constant a constant.
+_INDEX_RESHAPES = ("tensor.collapse_shape", "tensor.expand_shape", "tensor.reshape")
+
+
+def lower_computed_gathers(func_op: ir.Operation) -> None:
+    """The rewrite above for gathers whose indices are computed (kernel inputs, values):
+    used by infer-layout, so such a gather is an elementwise generic the pipeline tiles
+    and `linalg-to-nisa` turns into `nisa.dma_copy_indirect`. Constant-index gathers
+    stay: annotate-memory-space turns them into row copies."""
+    gathers: list[ir.Operation] = []
+
+    def collect(op: ir.Operation) -> ir.WalkResult:
+        if op.name == "nkipy.gather" and not _constant_indices(op):
+            gathers.append(op)
+        return ir.WalkResult.ADVANCE
+
+    func_op.walk(collect)
+    for op in gathers:
+        _lower_one(op)
+
+
+def _constant_indices(op: ir.Operation) -> bool:
+    value = op.operands[1]
+    while isinstance(value, ir.OpResult) and value.owner.operation.name in _INDEX_RESHAPES:
+        value = value.owner.operation.operands[0]
+    return isinstance(value, ir.OpResult) and value.owner.operation.name == "arith.constant"
+
+
 def _lower_one(op: ir.Operation) -> None:
     source, indices, output = op.operands
     if not all(isinstance(v.type, ir.RankedTensorType) for v in (source, indices, output)):

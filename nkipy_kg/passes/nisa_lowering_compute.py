@@ -34,6 +34,9 @@ ACTIVATION = {
 # ALU comparison of each arith.cmpf predicate (arith::CmpFPredicate values; the ALU gives
 # 1.0 / 0.0, false on NaN like the ordered predicates, true on NaN for `une` only).
 CMPF = {1: "is_equal", 2: "is_gt", 3: "is_ge", 4: "is_lt", 5: "is_le", 13: "not_equal"}
+# The same for arith.cmpi's signed predicates (arith::CmpIPredicate: eq, ne, slt, sle, sgt,
+# sge); the ALU compares in fp32, exact for the |v| < 2^24 of indices and counters.
+CMPI = {0: "is_equal", 1: "not_equal", 2: "is_lt", 3: "is_le", 4: "is_gt", 5: "is_ge"}
 # Boolean (i1) logic as the ALU's logical ops on 1.0 / 0.0 (on wider integers these
 # arith ops are bitwise and have no row here).
 LOGICAL_I1 = {"arith.andi": "logical_and", "arith.ori": "logical_or", "arith.xori": "logical_xor"}

@@ -21,7 +21,7 @@ from nkipy_kg.passes.nisa_lowering_common import (
     ON_CHIP, alloc, constant_value, emit, error, f32_constant, memref_of, release, segments, shape, space,
 )
 from nkipy_kg.passes.nisa_lowering_compute import (
-    ACTIVATION, BINARY, CASTS, CMPF, LOGICAL_I1, binary, body_ops, map_dims, map_results, operand_kind, unary,
+    ACTIVATION, BINARY, CASTS, CMPF, CMPI, LOGICAL_I1, binary, body_ops, map_dims, map_results, operand_kind, unary,
 )
 
 Kind = tuple  # ("tile", memref) | ("pvec", [P, 1] memref) | ("scalar", f32 value)
@@ -149,6 +149,8 @@ def _lower_body_op(op: ir.Operation, b: ir.Operation, args: list[Kind], out: ir.
         unary(op, "negate", args[0], out)
     elif name == "arith.cmpf" and ir.IntegerAttr(b.attributes["predicate"]).value in CMPF:
         binary(op, CMPF[ir.IntegerAttr(b.attributes["predicate"]).value], args[0], args[1], out)
+    elif name == "arith.cmpi" and ir.IntegerAttr(b.attributes["predicate"]).value in CMPI:
+        binary(op, CMPI[ir.IntegerAttr(b.attributes["predicate"]).value], args[0], args[1], out)
     elif name in LOGICAL_I1 and str(b.results[0].type) == "i1":
         binary(op, LOGICAL_I1[name], args[0], args[1], out)
     elif name == "arith.select":

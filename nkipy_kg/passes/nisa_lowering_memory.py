@@ -1,5 +1,5 @@
 """Buffer and data-movement rows of `linalg-to-nisa`: alloc, dealloc, copy, fill,
-transpose, gather (see `linalg_to_nisa.py` for the table)."""
+transpose (see `linalg_to_nisa.py` for the table)."""
 
 from __future__ import annotations
 
@@ -124,16 +124,4 @@ def lower_transpose(op: ir.Operation) -> None:
         release(op, hop)
     else:
         raise error(op, f"no nisa transpose from {ss} to {ds}")
-    op.erase()
-
-
-def lower_gather(op: ir.Operation) -> None:
-    src, idx, out = op.operands[0], op.operands[1], op.operands[2]
-    if len(op.results):
-        raise error(op, "nkipy.gather on tensors; bufferize before linalg-to-nisa")
-    if space(src) not in HBM or space(out) != MemSpace.Sbuf or space(idx) != MemSpace.Sbuf:
-        raise error(op, "nisa.dma_copy_indirect gathers from HBM into SBUF with an SBUF index tile")
-    if len(shape(idx)) != 2:
-        raise error(op, f"gather index must be an [N, 1] SBUF tile, got {idx.type}")
-    emit(op, "dma_copy_indirect", [out, src, idx])
     op.erase()
