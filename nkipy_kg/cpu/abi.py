@@ -173,7 +173,7 @@ def descriptor_pointers(arrays: Sequence[np.ndarray], offsets: Sequence[int] = (
 def _descriptor(array: np.ndarray, offset: int = 0) -> ctypes.Structure:
     # The bindings' get_ranked_memref_descriptor defines a new ctypes class on every
     # call (~20 us each); the layout only depends on the rank, so build it once.
-    desc = _descriptor_class(array.ndim)()
+    desc = descriptor_class(array.ndim)()
     desc.allocated = desc.aligned = array.ctypes.data - offset * array.itemsize
     desc.offset = offset
     if array.ndim:
@@ -184,7 +184,7 @@ def _descriptor(array: np.ndarray, offset: int = 0) -> ctypes.Structure:
 
 
 @functools.cache
-def _descriptor_class(rank: int) -> type[ctypes.Structure]:
+def descriptor_class(rank: int) -> type[ctypes.Structure]:
     """`{T* allocated, T* aligned, i64 offset, i64 shape[rank], i64 strides[rank]}`.
 
     The element pointers are untyped: only the layout matters to the callee.

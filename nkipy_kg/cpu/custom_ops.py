@@ -26,7 +26,7 @@ import numpy as np
 
 from nkipy_kg import dtypes
 from nkipy_kg._mlir import ExecutionEngine, func, ir, memref
-from nkipy_kg.cpu.abi import _descriptor_class
+from nkipy_kg.cpu.abi import descriptor_class
 from nkipy_kg.errors import IRError, NkipyError
 from nkipy_kg.frontend.custom_op import BODIES_ATTR, MARKER_ATTR, REGISTRY, SYMBOL_PREFIX, body_digest
 
@@ -112,7 +112,7 @@ class CustomCalls:
 
 def _as_array(pointer: int, rank: int, dtype: np.dtype) -> np.ndarray:
     """A NumPy view of the memref a C-interface descriptor pointer describes."""
-    desc = ctypes.cast(pointer, ctypes.POINTER(_descriptor_class(rank))).contents
+    desc = ctypes.cast(pointer, ctypes.POINTER(descriptor_class(rank))).contents
     shape = list(desc.shape) if rank else []
     strides = [s * dtype.itemsize for s in desc.strides] if rank else []
     extent = 1 + sum((n - 1) * s for n, s in zip(shape, desc.strides)) if all(shape) else 0

@@ -22,12 +22,9 @@ becomes the body of @exp2x on `memref.cast %x`, its returned `nisa.alloc` used f
 from __future__ import annotations
 
 from nkipy_kg._mlir import MLIRError, ir
+from nkipy_kg.frontend.custom_op import BODIES_ATTR, MARKER_ATTR, SYMBOL_PREFIX
 from nkipy_kg.passes.common import collect
 from nkipy_kg.passes.nisa_lowering_common import alloc, error
-
-BODIES_ATTR = "nkipy.custom_op_bodies"
-MARKER_ATTR = "nkipy.custom_op"
-SYMBOL_PREFIX = "__custom_op__"
 
 
 def inline_custom_ops(module_op: ir.Operation) -> None:
