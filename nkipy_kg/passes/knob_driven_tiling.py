@@ -70,7 +70,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
+import math
 
 from nkipy_kg._mlir import ir, transform, transform_structured
 from nkipy_kg.dialects.nkipy import MemSpace
@@ -171,7 +171,7 @@ def _request(op: ir.Operation, tile_op: ir.Operation, partitions: int) -> Reques
                              f"than the dimension ({dim}); tiles {tiles} vs shape {list(dims)}")
     op_id = ir.IntegerAttr(op.attributes[OP_ID]).value
     elem_bytes = max(ir.ShapedType(op.operands[0].type).element_type.width // 8, 1) if is_matmul(op) else 4
-    resident = _sbuf_result_bytes(op) + _sbuf_live_across(op, partitions) if is_matmul(op) else 0
+    resident = _sbuf_result_bytes(op, partitions) + _sbuf_live_across(op, partitions) if is_matmul(op) else 0
     return Request(op.name, op_id, kind, tuple(tiles), dims, _promotions(op, kind), op.location, elem_bytes,
                    resident)
 
@@ -230,15 +230,16 @@ def _loop_extents(op: ir.Operation, tile_op: ir.Operation) -> tuple[int, ...]:
     return tuple(extents)
 
 
-def _sbuf_result_bytes(op: ir.Operation) -> int:
+def _sbuf_result_bytes(op: ir.Operation, partitions: int) -> int:
     """Bytes per partition of `op`'s result if its layout places it in Sbuf (it is live
-    next to the matmul's blocks), else 0."""
+    next to the matmul's blocks), else 0: rows in blocks of `partitions`, each row whole
+    in its partition (a 64-row result still takes a full row per partition)."""
     result = op.results[0]
     if known_mem_space(result) != MemSpace.Sbuf:
         return 0
     t = ir.ShapedType(result.type)
-    shape = list(t.shape)
-    return -(-shape[0] // 128) * int(np.prod(shape[1:])) * max(t.element_type.width // 8, 1)
+    rows, *rest = t.shape
+    return -(-rows // partitions) * math.prod(rest) * max(t.element_type.width // 8, 1)
 
 
 def _sbuf_live_across(op: ir.Operation, partitions: int) -> int:
