@@ -70,7 +70,7 @@ def test_diagram_views_render_svg(open_page, dot_binary):
     assert page.locator(".diff").is_visible() and page.locator(".diagram").is_hidden()
 
     x = np.zeros((256, 256), np.float32)
-    tight = explore(long_lived, x, x, pass_options={"insert-spill-reload": "sbuf-capacity=6144"})
+    tight = explore(long_lived, x, x, pass_options={"insert-spill-reload": "sbuf-capacity=5120"})
     page = open_page(tight, name="memory.html")
     spill = next(i for i, s in enumerate(PIPELINE, 1) if s.name == "insert-spill-reload")
     page.click(f".p[data-i='{spill}']")
@@ -78,8 +78,8 @@ def test_diagram_views_render_svg(open_page, dot_binary):
     assert page.locator("svg.pressure path.ar-sbuf").count() == 1
     assert page.locator("svg.pressure .ev-spill").count() == 1 and page.locator("svg.pressure .ev-reload").count() == 1
     assert page.locator("svg.rects .buf").count() >= 3
-    assert "1 spill" in page.inner_text(".mem-stats") and "6 KiB" in page.inner_text(".mem-stats")
-    assert "spill budget 6 KiB (sbuf-capacity)" in page.text_content("svg.pressure")
+    assert "1 spill" in page.inner_text(".mem-stats") and "5 KiB" in page.inner_text(".mem-stats")
+    assert "spill budget 5 KiB (sbuf-capacity)" in page.text_content("svg.pressure")
     assert "SBUF capacity 208.0 KiB is off the scale" in page.inner_text(".diagram")
     shot(page, "explorer_memory.png")
     page.click(".p[data-i='0']")

@@ -21,12 +21,16 @@ PASS = "infer-layout"
 PREPARATION = ("remove-redundant-zero-fill", "prepare-arithmetic", "decompose-batch-matmul")
 
 
-def run_passes(text: str, *names: str, target: str = "trn2") -> str:
+def run_passes(text: str, *names: str, target: str = "trn2", fuse: bool = False) -> str:
+    """Most tests here check layout propagation through op chains, so infer-layout's
+    elementwise fusion (tests/test_elementwise_fusion.py) is off unless `fuse`."""
+    options = {PASS: f"target={target} fuse-elementwise={'true' if fuse else 'false'}",
+               "canonicalize-partition-dim": f"target={target}"}
     with make_context():
         module = ir.Module.parse(text)
         pm = PassManager()
         for name in names:
-            get(name).add_to(pm, f"target={target}" if name in (PASS, "canonicalize-partition-dim") else "")
+            get(name).add_to(pm, options.get(name, ""))
         pm.run(module.operation)
         module.operation.verify()
         return str(module)
@@ -96,13 +100,13 @@ def test_kernels_end_fully_annotated(name: str, knobs: bool) -> None:
         text = run_passes(text, "strip-nkipy-annotations")
         assert "nkipy.layout" not in text and "nkipy.tile_op" not in text
     prepared = run_passes(text, *PREPARATION)
-    after = run_passes(prepared, PASS)
+    after = run_passes(prepared, PASS, fuse=True)  # as in the pipeline
     assert_fully_annotated(after)
     check_same_values(prepared, after, arrays)
     # The next stage accepts what this one produced (partition dims it can honour).
     run_passes(after, "canonicalize-partition-dim")
-    # Everything is annotated now, so a second run sees only user knobs and changes nothing.
-    assert run_passes(after, PASS) == after
+    # Everything is annotated (and fused) now, so a second run changes nothing.
+    assert run_passes(after, PASS, fuse=True) == after
 
 
 def test_user_knobs_survive_on_kernels() -> None:

@@ -76,13 +76,19 @@ def _hbm_slots(ir_text: str) -> int:
     return len(re.findall(r"memref\.alloc\(\)[^\n]*: memref<[^\n]*, 1 : i32>", ir_text))
 
 
+def _sbuf(value):
+    knob.knob(value).layout(mem_space="Sbuf")
+    return value
+
+
 def long_lived(x, y):
-    """`b` stays live in SBUF across three ops that do not use it: a spill candidate."""
-    a = np.exp(x)
-    b = np.exp(y)
-    c = a * 2.0
-    d = c + 1.0
-    e = d * d
+    """`b` stays live in SBUF across three ops that do not use it: a spill candidate.
+    Every intermediate is pinned to SBUF (a knob is a use, so infer-layout fuses none)."""
+    a = _sbuf(np.exp(x))
+    b = _sbuf(np.exp(y))
+    c = _sbuf(a * 2.0)
+    d = _sbuf(c + 1.0)
+    e = _sbuf(d * d)
     return e + b
 
 
@@ -92,9 +98,10 @@ def test_spill_reload_only_under_pressure():
     module = trace(long_lived).to_mlir(x, y)
     roomy = nk_compile(module, stop_after=MEMREF_STAGE)
     assert _hbm_slots(roomy.snapshot("insert-spill-reload").ir) == 0
-    # Each 256x256 f32 SBUF buffer takes 2048 B per partition; a, b, c live together
-    # need 6144 B, so at 6144 B `b` must go to HBM while c and d are computed.
-    tight = nk_compile(module, pass_options={"insert-spill-reload": "sbuf-capacity=6144"}, stop_after=MEMREF_STAGE)
+    # Each 256x256 f32 SBUF buffer takes 2048 B per partition and every tile is computed
+    # in its buffer; a, b, c live together need 6144 B, so at 5120 B `b` must go to HBM
+    # while c and d are computed.
+    tight = nk_compile(module, pass_options={"insert-spill-reload": "sbuf-capacity=5120"}, stop_after=MEMREF_STAGE)
     spilled = tight.snapshot("insert-spill-reload").ir
     assert _hbm_slots(spilled) == 1
     (actual,) = compile_cpu(tight.memref_ir, "long_lived")(x, y)

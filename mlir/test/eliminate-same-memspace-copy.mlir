@@ -89,6 +89,82 @@ func.func @keep(%s: memref<8xf32, 3 : i32>, %p: memref<8xf32, 2 : i32>, %y: memr
 
 // -----
 
+// Row 2, round trip: a reduction's SBUF accumulator slice copied out, updated and
+// copied back onto the same slice is updated in place (both copies go). When the
+// accumulator is read while the tile is out, both copies stay.
+
+// CHECK-LABEL: func.func @round_trip
+// CHECK:         %[[V:.*]] = memref.subview %[[ACC:.*]][%{{.*}}, 0] [128, 1] [1, 1]
+// CHECK-NEXT:    linalg.generic {{.*}} ins(%{{.*}} : memref<128x64xf32, 3 : i32>) outs(%[[V]] : memref<128x1xf32, strided<[1, 1], offset: ?>, 3 : i32>)
+// CHECK-NOT:     memref.copy
+// CHECK-LABEL: func.func @round_trip_read_between
+// CHECK-COUNT-2: memref.copy
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0, 0)>
+func.func @round_trip(%x: memref<128x64xf32, 3 : i32>, %i: index) {
+  %acc = memref.alloc() : memref<256x1xf32, 3 : i32>
+  %in = memref.subview %acc[%i, 0] [128, 1] [1, 1] : memref<256x1xf32, 3 : i32> to memref<128x1xf32, strided<[1, 1], offset: ?>, 3 : i32>
+  %t = memref.alloc() : memref<128x1xf32, 3 : i32>
+  memref.copy %in, %t : memref<128x1xf32, strided<[1, 1], offset: ?>, 3 : i32> to memref<128x1xf32, 3 : i32>
+  linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<128x64xf32, 3 : i32>) outs(%t : memref<128x1xf32, 3 : i32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.maximumf %a, %o : f32
+    linalg.yield %m : f32
+  }
+  %out = memref.subview %acc[%i, 0] [128, 1] [1, 1] : memref<256x1xf32, 3 : i32> to memref<128x1xf32, strided<[1, 1], offset: ?>, 3 : i32>
+  memref.copy %t, %out : memref<128x1xf32, 3 : i32> to memref<128x1xf32, strided<[1, 1], offset: ?>, 3 : i32>
+  return
+}
+func.func @round_trip_read_between(%x: memref<128x64xf32, 3 : i32>, %y: memref<256x1xf32, 3 : i32>, %i: index) {
+  %acc = memref.alloc() : memref<256x1xf32, 3 : i32>
+  %in = memref.subview %acc[%i, 0] [128, 1] [1, 1] : memref<256x1xf32, 3 : i32> to memref<128x1xf32, strided<[1, 1], offset: ?>, 3 : i32>
+  %t = memref.alloc() : memref<128x1xf32, 3 : i32>
+  memref.copy %in, %t : memref<128x1xf32, strided<[1, 1], offset: ?>, 3 : i32> to memref<128x1xf32, 3 : i32>
+  linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<128x64xf32, 3 : i32>) outs(%t : memref<128x1xf32, 3 : i32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.maximumf %a, %o : f32
+    linalg.yield %m : f32
+  }
+  linalg.exp ins(%acc : memref<256x1xf32, 3 : i32>) outs(%y : memref<256x1xf32, 3 : i32>)
+  %out = memref.subview %acc[%i, 0] [128, 1] [1, 1] : memref<256x1xf32, 3 : i32> to memref<128x1xf32, strided<[1, 1], offset: ?>, 3 : i32>
+  memref.copy %t, %out : memref<128x1xf32, 3 : i32> to memref<128x1xf32, strided<[1, 1], offset: ?>, 3 : i32>
+  return
+}
+
+// -----
+
+// Row 4: a tile computed into a fresh SBUF alloc and copied into an SBUF buffer is
+// computed there (the view is rebuilt before the op). When the buffer is read
+// while the tile is computed, the copy stays.
+
+// CHECK-LABEL: func.func @write_in_place
+// CHECK:         %[[D:.*]] = memref.subview %[[E:.*]][%{{.*}}, 0] [128, 64] [1, 1]
+// CHECK-NEXT:    linalg.exp ins(%{{.*}} : memref<128x64xf32, 3 : i32>) outs(%[[D]] : memref<128x64xf32, strided<[64, 1], offset: ?>, 3 : i32>)
+// CHECK-NOT:     memref.copy
+// CHECK-LABEL: func.func @write_in_place_read_between
+// CHECK:         memref.copy
+func.func @write_in_place(%x: memref<128x64xf32, 3 : i32>, %i: index) -> memref<256x64xf32, 3 : i32> {
+  %e = memref.alloc() : memref<256x64xf32, 3 : i32>
+  %t = memref.alloc() : memref<128x64xf32, 3 : i32>
+  linalg.exp ins(%x : memref<128x64xf32, 3 : i32>) outs(%t : memref<128x64xf32, 3 : i32>)
+  %d = memref.subview %e[%i, 0] [128, 64] [1, 1] : memref<256x64xf32, 3 : i32> to memref<128x64xf32, strided<[64, 1], offset: ?>, 3 : i32>
+  memref.copy %t, %d : memref<128x64xf32, 3 : i32> to memref<128x64xf32, strided<[64, 1], offset: ?>, 3 : i32>
+  return %e : memref<256x64xf32, 3 : i32>
+}
+func.func @write_in_place_read_between(%x: memref<128x64xf32, 3 : i32>, %y: memref<256x64xf32, 3 : i32>, %i: index) -> memref<256x64xf32, 3 : i32> {
+  %e = memref.alloc() : memref<256x64xf32, 3 : i32>
+  %t = memref.alloc() : memref<128x64xf32, 3 : i32>
+  linalg.exp ins(%x : memref<128x64xf32, 3 : i32>) outs(%t : memref<128x64xf32, 3 : i32>)
+  linalg.exp ins(%e : memref<256x64xf32, 3 : i32>) outs(%y : memref<256x64xf32, 3 : i32>)
+  %d = memref.subview %e[%i, 0] [128, 64] [1, 1] : memref<256x64xf32, 3 : i32> to memref<128x64xf32, strided<[64, 1], offset: ?>, 3 : i32>
+  memref.copy %t, %d : memref<128x64xf32, 3 : i32> to memref<128x64xf32, strided<[64, 1], offset: ?>, 3 : i32>
+  return %e : memref<256x64xf32, 3 : i32>
+}
+
+// -----
+
 // Row 3: `acc[i] = x` in a fori_loop: the HBM temporary written tile by tile and
 // bulk-copied through a 1xMxN expand into out[i] is replaced by subviews of out.
 

@@ -1,4 +1,5 @@
-// RUN: nkipy-kg-opt %s --infer-layout=target=trn2 --split-input-file | filecheck %s
+// RUN: nkipy-kg-opt %s --infer-layout="target=trn2 fuse-elementwise=false" --split-input-file | filecheck %s
+// (Layout propagation through elementwise chains; infer-layout-fusion.mlir checks the fusion.)
 
 // The digest's example: an un-annotated [256,128] @ [128,512] gets [M,N,K] =
 // [min(M,128), min(N,512), min(K,128)], its layout drops K, and a returned value is SharedHbm.

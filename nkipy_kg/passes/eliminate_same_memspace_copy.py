@@ -7,7 +7,9 @@ Rows of the rewrite table, tried on every `memref.copy` until nothing changes:
    `memref.copy %v, %v`, which upstream canonicalize keeps.
 2. **SBUF -> fresh SBUF alloc**: `copy %src, %alloc` with both in SBUF, same shape
    and element type, and no use of `%alloc` before the copy -> `%alloc`'s uses
-   take `%src`; copy and alloc are erased. PSUM -> PSUM is left alone, and so is
+   take `%src`; copy and alloc are erased. A round trip (`%alloc` updated, then
+   copied back onto the same region of `%src`'s buffer, which nothing touches in
+   between) is forwarded too: the copy back becomes a self-copy (row 1). PSUM -> PSUM is left alone, and so is
    the copy out of an SBUF partition-splitting `expand_shape` that
    canonicalize-reshape materialised (the reference would undo it here).
 3. **HBM intermediate** (from `fori_loop`'s `acc[i] = x`): a fresh Hbm/SharedHbm
@@ -15,6 +17,9 @@ Rows of the rewrite table, tried on every `memref.copy` until nothing changes:
    `MxN -> 1xMxN` into `subview(%out)[b, r, c]`: each subview of `%tmp` becomes a
    rank-reducing subview of `%out` at `[b, off0 + r, off1 + c]`, and the bulk
    copy, the expand, `%tmp` and its layouts go.
+
+4. **fresh SBUF tile -> SBUF region** (`sbuf_copy_out.py`): a tile computed into a
+   fresh alloc and then copied into an SBUF buffer is computed there directly.
 
     %t = memref.alloc() : memref<128x64xf32, 3 : i32>
     memref.copy %x, %t : memref<128x64xf32, 3 : i32> to memref<128x64xf32, 3 : i32>
@@ -37,10 +42,11 @@ from __future__ import annotations
 from nkipy_kg._mlir import arith, ir, memref
 from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.passes.common import collect_named
-from nkipy_kg.passes.memref_helpers import (HBM_SPACES, all_uses, base_memref, defining_op,
+from nkipy_kg.passes.memref_helpers import (HBM_SPACES, all_uses, available_at, base_memref, defining_op,
                                             executes_before, func_ops, is_declaration, space_of,
                                             splits_sbuf_partition_dim, use_kind, writes)
 from nkipy_kg.passes.registry import python_pass
+from nkipy_kg.passes.sbuf_copy_out import write_in_place
 
 PASS_NAME = "eliminate-same-memspace-copy"
 STATIC = ("static_offsets", "static_sizes", "static_strides")
@@ -62,7 +68,7 @@ def eliminate_same_memspace_copy(module_op: ir.Operation) -> None:
 
 
 def _rewrite(copy: ir.Operation) -> bool:
-    for row in (_erase_self_copy, _forward_sbuf_copy, _drop_hbm_intermediate):
+    for row in (_erase_self_copy, _forward_sbuf_copy, _drop_hbm_intermediate, write_in_place):
         if row(copy):
             return True
     return False
@@ -106,11 +112,18 @@ def _forward_sbuf_copy(copy: ir.Operation) -> bool:
         return False
     if any(use_kind(u) != "none" and executes_before(u.owner.operation, copy) for u in all_uses(dst)):
         return False  # read or written before the copy: not a fresh buffer
+    back = _copy_back(copy, src, dst)
     src_uses_after = [u for u in all_uses(base_memref(src))
-                      if u.owner.operation != copy and not executes_before(u.owner.operation, copy)]
-    if any(writes(u) for u in src_uses_after):
+                      if u.owner.operation != copy and not executes_before(u.owner.operation, copy)
+                      and (back is None or executes_before(u.owner.operation, back))]
+    if back is not None:
+        if any(use_kind(u) != "none" for u in src_uses_after):
+            return False  # %src's buffer is used while %alloc holds the tile
+        if any(use_kind(u) != "none" and executes_before(back, u.owner.operation) for u in all_uses(dst)):
+            return False  # %alloc is used after its tile went back
+    elif any(writes(u) for u in src_uses_after):
         return False  # %alloc's later reads would see the new data
-    if src_uses_after and any(writes(u) for u in all_uses(dst) if u.owner.operation != copy):
+    elif src_uses_after and any(writes(u) for u in all_uses(dst) if u.owner.operation != copy):
         return False  # writes to %alloc would clobber data %src's buffer still provides
     layouts = [u.owner.operation for u in dst.uses if u.owner.name == "nkipy.layout"]
     users = [u.owner.operation for u in dst.uses if u.owner.name != "nkipy.layout"]
@@ -126,6 +139,20 @@ def _forward_sbuf_copy(copy: ir.Operation) -> bool:
     dst.replace_all_uses_with(src)
     alloc.erase()
     return True
+
+
+def _copy_back(copy: ir.Operation, src: ir.Value, dst: ir.Value) -> ir.Operation | None:
+    """The `copy %alloc, <the same region as %src>` after `copy` in its block: a tile
+    copied out of an SBUF buffer, updated and copied back (a reduction's accumulator
+    slice in every tile of knob-driven-tiling's loop). Forwarded, both copies go."""
+    for use in dst.uses:
+        back = use.owner.operation
+        if back.name != "memref.copy" or use.operand_number != 0 or back == copy:
+            continue
+        target = back.operands[1]
+        if back.block == copy.block and executes_before(copy, back) and (target == src or _same_region(src, target)):
+            return back
+    return None
 
 
 def _has_layout(value: ir.Value) -> bool:
@@ -201,27 +228,14 @@ def _retarget_subview(sub: ir.Operation, out: ir.Value, dst_offsets: list[int | 
     sizes = list(ir.DenseI64ArrayAttr(sub.attributes["static_sizes"]))
     strides = list(ir.DenseI64ArrayAttr(sub.attributes["static_strides"]))
     with sub.location, ir.InsertionPoint(sub):
-        offsets = [_available(dst_offsets[0], sub)]
+        offsets = [available_at(dst_offsets[0], sub)]
         for i, off in enumerate(tile_offsets):
             extra = dst_offsets[i + 1] if i + 1 < len(dst_offsets) else 0
-            offsets.append(_add(off, _available(extra, sub)))
+            offsets.append(_add(off, available_at(extra, sub)))
         result_t = _rank_reduced_type(out, offsets, sizes, strides)
         new = memref.subview(out, offsets, [1, *sizes], [1, *strides], result_type=result_t)
     sub.results[0].replace_all_uses_with(new)
     sub.erase()
-
-
-def _available(value: int | ir.Value, at: ir.Operation) -> int | ir.Value:
-    """`value` usable before `at`: clone its (pure) defining op there if it comes later."""
-    if isinstance(value, int):
-        return value
-    producer = defining_op(value)
-    if producer is None or executes_before(producer, at):
-        return value
-    clone = producer.clone(ir.InsertionPoint(at))
-    for i, operand in enumerate(list(clone.operands)):
-        clone.operands[i] = _available(operand, clone)
-    return clone.results[0]
 
 
 def _add(a: int | ir.Value, b: int | ir.Value) -> int | ir.Value:

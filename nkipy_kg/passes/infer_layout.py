@@ -107,6 +107,7 @@ from collections import deque
 from nkipy_kg._mlir import ir
 from nkipy_kg.dialects.nkipy import MemSpace, mem_space_attr, partition_dim_attr
 from nkipy_kg.passes.common import collect, is_annotatable, is_inside_nkipy_region, is_matmul, pass_error
+from nkipy_kg.passes.elementwise_fusion import fuse_elementwise as fuse_producers
 from nkipy_kg.passes.full_reductions import split_full_reductions
 from nkipy_kg.passes.lower_nkipy_gather import lower_computed_gathers
 from nkipy_kg.passes.layout_defaults import matmul_operand_tile, matmul_seed_tile
@@ -121,14 +122,20 @@ from nkipy_kg.targets import DEFAULT_TARGET, get_target
 PASS_NAME = "infer-layout"
 
 
-@python_pass(PASS_NAME, "infer nkipy.layout / nkipy.tile_op for every annotatable linalg op", target=DEFAULT_TARGET)
-def infer_layout(module_op: ir.Operation, target: str = DEFAULT_TARGET) -> None:
-    """Run the inference on every function (see the module docstring)."""
+@python_pass(PASS_NAME, "infer nkipy.layout / nkipy.tile_op for every annotatable linalg op",
+             target=DEFAULT_TARGET, fuse_elementwise="true")
+def infer_layout(module_op: ir.Operation, target: str = DEFAULT_TARGET, fuse_elementwise: str = "true") -> None:
+    """Run the inference on every function (see the module docstring);
+    `fuse-elementwise=false` keeps every elementwise intermediate (for comparison)."""
+    if fuse_elementwise not in ("true", "false"):
+        raise ValueError(f"{PASS_NAME}: fuse-elementwise must be true or false, got {fuse_elementwise!r}")
     hw = get_target(target)
     limits = Limits(partitions=hw.partitions, matmul_free=hw.matmul_free_max)
     for func in collect(module_op, lambda op: op.name == "func.func"):
         split_full_reductions(func)  # rank-0 values have no partition dim
         lower_computed_gathers(func)  # a gather by computed indices: an elementwise generic
+        if fuse_elementwise == "true":
+            fuse_producers(func)  # single-use unannotated intermediates need no layout at all
         _Inference(func, limits, hw.sbuf_bytes_per_partition).run()
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from nkipy_kg._mlir import ir
 from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.passes.common import collect, is_inside_nkipy_region
-from nkipy_kg.passes.sbuf_budget import Placement, bytes_per_partition, to_hbm
+from nkipy_kg.passes.sbuf_budget import Placement, bytes_per_partition, is_small, to_hbm
 
 # Tensor reshapes: views of their source once bufferized.
 RESHAPES = ("tensor.collapse_shape", "tensor.expand_shape", "tensor.reshape")
@@ -55,7 +55,7 @@ def _over_sbuf(func: ir.Operation, spaces: dict[ir.Value, MemSpace], user_chose:
         if nbytes > sbuf_bytes or (not user and 2 * nbytes > sbuf_bytes):
             moved.append(value)
         else:
-            placements.append(Placement(value, nbytes, movable=not user))
+            placements.append(Placement(value, nbytes, movable=not user and not is_small(nbytes, sbuf_bytes)))
     return moved + to_hbm(func, placements, sbuf_bytes // 2)
 
 

@@ -90,6 +90,19 @@ def executes_before(a: ir.Operation, b: ir.Operation) -> bool:
     return True  # no common block: be conservative
 
 
+def available_at(value: int | ir.Value, at: ir.Operation) -> int | ir.Value:
+    """`value` usable before `at`: clone its (pure) defining op there if it comes later."""
+    if isinstance(value, int):
+        return value
+    producer = defining_op(value)
+    if producer is None or executes_before(producer, at):
+        return value
+    clone = producer.clone(ir.InsertionPoint(at)).operation
+    for i, operand in enumerate(list(clone.operands)):
+        clone.operands[i] = available_at(operand, clone)
+    return clone.results[0]
+
+
 def enclosing_loops(op: ir.Operation) -> list[ir.Operation]:
     loops, cur = [], op.parent
     while cur is not None and cur.name != "builtin.module":

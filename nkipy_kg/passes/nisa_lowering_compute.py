@@ -149,10 +149,13 @@ def lower_reduction(op: ir.Operation) -> None:
     """out = out <op> reduce(in): reduce into an SBUF temporary, then combine (the
     combine is what accumulates across tiles of the reduced axis)."""
     block, body = body_ops(op)
+    args = list(block.arguments)
+    if len(body) == 3 and body[0].name == "arith.extf" and body[0].operands[0] == args[0]:
+        args[0] = body[0].results[0]  # a fused widening: tensor_reduce_arith reads narrow tiles
+        body = body[1:]
     if len(op.operands) != 2 or len(body) != 2:
         raise error(op, "only single-input reductions with a single combiner are supported")
     comb = body[0]
-    args = list(block.arguments)
     table = {**REDUCE, **REDUCE_I1} if str(comb.results[0].type) == "i1" else REDUCE
     if comb.name not in table or {comb.operands[0], comb.operands[1]} != {args[0], args[1]}:
         raise error(op, f"reduction combiner '{comb.name}' is not one of {sorted(table)}")

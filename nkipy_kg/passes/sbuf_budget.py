@@ -17,6 +17,10 @@ target's usable SBUF per partition (`targets.py`):
   largest) moves to Hbm. The other half is for tiles, matmul blocks and PSUM
   evacuation.
 
+Small values (at most 1/128 of the SBUF per partition: row statistics such as a
+[2048, 1] sum, 64 B) count but never move: moving one frees almost nothing, and
+an HBM accumulator costs a DMA round trip in every tile of its reduction (rmsnorm's
+sum next to a user's 128 KiB Sbuf square was 512 dependent round trips).
 A user's Sbuf counts but never moves, unless the value alone exceeds the whole
 SBUF (it could never be placed there): then it is Hbm too. The reference kept every
 intermediate in SBUF and failed in insert-spill-reload.
@@ -47,6 +51,11 @@ def bytes_per_partition(value: ir.Value, partitions: int) -> int:
     width = ir.FloatType(element).width if isinstance(element, ir.FloatType) \
         else ir.IntegerType(element).width if isinstance(element, ir.IntegerType) else 64
     return elements * ((width + 7) // 8) // partitions
+
+
+def is_small(nbytes: int, sbuf_bytes: int) -> bool:
+    """Whether a value of `nbytes` per partition is too small to be worth moving."""
+    return 128 * nbytes <= sbuf_bytes
 
 
 @dataclass(frozen=True)

@@ -149,7 +149,7 @@ def _select(c: CostTable, ins: Instr, ops: list) -> float:
     return max(c.min_ii, lane_cycles(c, "Vector", dst) * (1 if mixed else 2))  # like tensor_copy_predicated (NCM §3.1)
 
 
-def _dma(c: CostTable, ins: Instr, ops: list) -> DmaWork:
+def dma_work(c: CostTable, ins: Instr, ops: list) -> DmaWork:
     dst, src = ops[0], ops[1]
     nbytes = int(dst.arr.size * max(dst.arr.itemsize, src.arr.itemsize))
     on_chip = [t for t in (dst, src) if t.buf.space in (MemSpace.Sbuf, MemSpace.Psum)]
@@ -167,5 +167,5 @@ FORMULAS: dict[type, Callable[[CostTable, Instr, list], float | DmaWork]] = {
     nisa.ActivationOp: _activation, nisa.ReciprocalOp: _reciprocal,
     nisa.TensorReduceArithOp: _tensor_reduce, nisa.CrossPartitionReduceOp: _partition_reduce,
     nisa.TensorCopyOp: _tensor_copy, nisa.MemsetOp: _memset, nisa.IotaOp: _iota, nisa.SelectOp: _select,
-    nisa.DmaCopyOp: _dma, nisa.DmaTransposeOp: _dma, nisa.DmaCopyIndirectOp: _dma,
+    nisa.DmaCopyOp: dma_work, nisa.DmaTransposeOp: dma_work, nisa.DmaCopyIndirectOp: dma_work,
 }

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nkipy_kg.sim.cost_formulas import FORMULAS, DmaWork
+from nkipy_kg.sim.cost_formulas import FORMULAS, DmaWork, dma_work
 from nkipy_kg.sim.cost_pool import BandwidthPool
 from nkipy_kg.sim.cost_regions import RegionIndex
 from nkipy_kg.sim.costs import CostTable, cost_table
@@ -25,6 +25,7 @@ from nkipy_kg.sim.instr import Instr
 from nkipy_kg.sim.memory import Tile
 
 COMPUTE_ENGINES = ("Tensor", "Vector", "Scalar", "GpSimd")
+_COMPUTE_SET = frozenset(COMPUTE_ENGINES)
 _IDLE_INSTRUCTIONS = 2048  # see CostModel._prune
 _PRUNE_EVERY = 256         # instructions between prunes (a prune scans every region)
 
@@ -106,16 +107,19 @@ class CostModel:
         self.tensor_last_end: float | None = None
         self.tensor_warm_from = 0.0
         self.count = 0
-        self.names: dict[int, tuple[str, str]] = {}  # instruction index -> (short name, location)
+        self.plans: dict[Instr, _Plan] = {}  # per static instruction: what on_instruction looks up
+        self.ghz = {e: self.table.ghz(e) for e in COMPUTE_ENGINES}
         self.last_use: dict[str, int] = {}  # engine or DMA queue -> instruction count at its last use
 
     # -- dependencies -------------------------------------------------------------
     def _deps(self, boxes_r: Sequence[tuple], boxes_w: Sequence[tuple]) -> tuple[float, set[str]]:
         """Earliest start allowed by the data dependencies, and the producer engines."""
         ready, producers = 0.0, set()
-        for box, is_write in [(b, False) for b in boxes_r] + [(b, True) for b in boxes_w]:
-            key = box[0]
-            ready = max(ready, self.floor.get(key, 0.0), self.regions.ready_after(key, box[1:], is_write, producers))
+        floor, regions = self.floor, self.regions
+        for box in boxes_r:
+            ready = max(ready, floor.get(box[0], 0.0), regions.ready_after(box, False, producers))
+        for box in boxes_w:
+            ready = max(ready, floor.get(box[0], 0.0), regions.ready_after(box, True, producers))
         return ready, producers
 
     def _prune(self) -> None:
@@ -135,20 +139,23 @@ class CostModel:
 
     def _record(self, boxes_r: Sequence[tuple], boxes_w: Sequence[tuple], end: float, engine: str) -> None:
         for box in boxes_r:
-            self.regions.record_read(box[0], box[1:], end)
+            self.regions.record_read(box, end)
         for box in boxes_w:
-            self.regions.record_write(box[0], box[1:], end, engine)
+            self.regions.record_write(box, end, engine)
 
     # -- the listener -------------------------------------------------------------
     def on_instruction(self, ins: Instr, ops: Sequence[Any]) -> None:
-        formula = FORMULAS.get(ins.cls)
+        plan = self.plans.get(ins)
+        if plan is None:
+            plan = self.plans[ins] = _Plan.of(ins)
+        formula = plan.formula
         if formula is None:
             return
-        reads = [ops[i].box() for i in ins.reads if isinstance(ops[i], Tile)]
-        writes = [ops[i].box() for i in ins.writes]
+        reads = [ops[i].box() for i in plan.reads if ops[i].__class__ is Tile]
+        writes = [ops[i].box() for i in plan.writes]
         ready, producers = self._deps(reads, writes)
-        work = formula(self.table, ins, list(ops))
-        if isinstance(work, DmaWork):
+        work = formula(self.table, ins, ops)
+        if plan.dma:
             start, end, lane = self._schedule_dma(work, ready, producers)
             engine = "DMA"
         else:
@@ -159,20 +166,20 @@ class CostModel:
         self.count += 1
         if self.count % _PRUNE_EVERY == 0:
             self._prune()
-        if engine == "Tensor" and ins.cls.__name__ == "MatmulOp":
+        if plan.matmul and engine == "Tensor":
             _, stat, mov = ops
             self.profile.matmul_flops += 2 * stat.arr.shape[0] * stat.arr.shape[1] * mov.arr.shape[1]
-        self.profile.total_ns = max(self.profile.total_ns, end)
+        if end > self.profile.total_ns:
+            self.profile.total_ns = end
         if self.keep_events:
-            names = self.names.get(ins.index) or self.names.setdefault(ins.index, (ins.short, ins.where()))
-            self.profile.events.append(Event(names[0], engine, lane, start, end, names[1], ins.index))
+            self.profile.events.append(Event(plan.short, engine, lane, start, end, plan.where, ins.index))
 
     def _schedule_compute(self, ins: Instr, cycles: float, ready: float, reads: list) -> tuple[float, float]:
         engine = ins.engine
         c = self.table
-        if engine != "Tensor" and any(_overlap(r, w) for r in reads for w in self.last_writes[engine]):
+        if engine != "Tensor" and _any_overlap(reads, self.last_writes[engine]):
             cycles += c.dependent_overhead_cycles  # back-to-back dependent instructions (NCM §3.3)
-        duration = cycles / c.ghz(engine)
+        duration = cycles / self.ghz[engine]
         start = max(self.engine_free[engine], ready + c.semaphore_ns)
         if engine == "Tensor" and c.tensor_warmup_ns:
             duration = self._throttled(start, duration)
@@ -196,7 +203,7 @@ class CostModel:
 
     def _schedule_dma(self, work: DmaWork, ready: float, producers: set[str]) -> tuple[float, float, str]:
         c = self.table
-        compute = sorted(producers & set(COMPUTE_ENGINES))
+        compute = sorted(producers & _COMPUTE_SET)
         if compute:
             ready += c.dma_cross_engine_latency_ns  # semaphore-to-start latency (NCM §3.4)
         # The queue is tied to the triggering engine (NCM §3.4 "Queues"); one queue is in order.
@@ -207,9 +214,11 @@ class CostModel:
         start = max(ready, self.queue_free.get(queue, 0.0))
         # Wire bytes (descriptor overhead included) through the 16-engine pool at <= k engines' rate.
         wire = work.bytes / eff
-        end = self.dma_pool.reserve(start, wire, k * c.dma_engine_bytes_per_ns)
+        # float(): the pools compute in NumPy; keep modeled times plain Python floats.
+        end = float(self.dma_pool.reserve(start, wire, k * c.dma_engine_bytes_per_ns))
         if work.hbm_bytes:
-            end = max(end, self.hbm_pool.reserve(start, work.hbm_bytes, work.hbm_bytes / max(end - start, 1e-9)))
+            end = max(end, float(self.hbm_pool.reserve(start, work.hbm_bytes,
+                                                       work.hbm_bytes / max(end - start, 1e-9))))
             self.profile.hbm_bytes += work.hbm_bytes
         self.queue_free[queue] = end
         self.last_use[queue] = self.count
@@ -224,3 +233,31 @@ def _overlap(a: tuple, b: tuple) -> bool:
     a, b = a[-4:], b[-4:]
     return a[0] <= b[1] and b[0] <= a[1] and a[2] <= b[3] and b[2] <= a[3]
 
+
+
+def _any_overlap(reads: list, writes: list) -> bool:
+    """Whether any read box overlaps any write box (`_overlap` on 5-tuples, unrolled)."""
+    for r in reads:
+        for w in writes:
+            if r[0] == w[0] and r[1] <= w[2] and w[1] <= r[2] and r[3] <= w[4] and w[3] <= r[4]:
+                return True
+    return False
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What on_instruction needs of a static instruction, looked up once."""
+
+    formula: Any
+    reads: tuple[int, ...]
+    writes: tuple[int, ...]
+    dma: bool      # the formula returns DmaWork
+    matmul: bool
+    short: str
+    where: str
+
+    @staticmethod
+    def of(ins: Instr) -> "_Plan":
+        formula = FORMULAS.get(ins.cls)
+        return _Plan(formula, ins.reads, ins.writes, formula is dma_work, ins.cls.__name__ == "MatmulOp",
+                     ins.short, ins.where())

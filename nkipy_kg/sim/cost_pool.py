@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+_CHUNK = 64  # buckets per vectorised step of a long scan
+
 
 class BandwidthPool:
     """A shared bandwidth (bytes/ns) reserved in time buckets, so transfers issued
@@ -21,46 +23,70 @@ class BandwidthPool:
 
     def reserve(self, start: float, nbytes: float, max_rate: float) -> float:
         """Move `nbytes` from `start` at <= max_rate; returns the finish time."""
+        # Scalar steps read buckets with .item() (a Python float): NumPy scalars cost
+        # ~5x more per operation, and every DMA takes this path.
         t, left, b = start, float(nbytes), self.bucket
-        cap = self.rate * b * (1 - 1e-9)
-        while self.full_until < self.frontier and self.used[self.full_until] >= cap:
-            self.full_until += 1
-        t = max(t, self.full_until * b)
+        used, frontier = self.used, self.frontier
+        rate_b = self.rate * b
+        cap = rate_b * (1 - 1e-9)
+        full = self.full_until
+        while full < frontier and used.item(full) >= cap:
+            full += 1
+        self.full_until = full
+        t = max(t, full * b)
         if left <= 1e-6:
             return t
         i = int(t // b)
-        if i < self.frontier and t > i * b:  # the partial first bucket
+        if i < frontier and t > i * b:  # the partial first bucket
             span = (i + 1) * b - t
-            rate = min(max_rate, self.rate, (self.rate * b - self.used[i]) / span)
+            u = used.item(i)
+            rate = min(max_rate, self.rate, (rate_b - u) / span)
             take = min(rate * span, left) if rate > 1e-9 else 0.0
-            self.used[i] += take
+            used[i] = u + take
             left -= take
             if left <= 1e-6:
                 return t + take / rate
             t, i = (i + 1) * b, i + 1
-        while i < self.frontier and (self.frontier - i <= 8 or left <= max_rate * b):
+        while i < frontier and (frontier - i <= 8 or left <= max_rate * b):
             # Few buckets (or little data) left: one Python step per bucket is cheapest.
-            rate = min(max_rate, (self.rate * b - self.used[i]) / b)
+            u = used.item(i)
+            rate = min(max_rate, (rate_b - u) / b)
             if rate > 1e-9:
                 take = min(rate * b, left)
-                self.used[i] += take
+                used[i] = u + take
                 left -= take
                 if left <= 1e-6:
                     return i * b + take / rate
             t, i = (i + 1) * b, i + 1
-        if i >= self.frontier:
+        if i >= frontier:
             return self._fill_empty(t, left, min(max_rate, self.rate))
-        # Whole buckets up to the frontier: each takes min(its free bytes, max_rate * b).
-        free = np.clip(np.minimum(max_rate * b, self.rate * b - self.used[i:self.frontier]), 0.0, None)
-        total = np.cumsum(free)
-        if total[-1] < left - 1e-6:
-            self.used[i:self.frontier] += free
-            return self._fill_empty(self.frontier * b, left - total[-1], min(max_rate, self.rate))
-        j = int(np.searchsorted(total, left - 1e-6))
-        rest = left - (total[j - 1] if j else 0.0)
-        self.used[i:i + j] += free[:j]
-        self.used[i + j] += rest
-        return (i + j) * b + rest / (free[j] / b)
+        return self._whole_buckets(i, left, max_rate)
+
+    def _whole_buckets(self, i: int, left: float, max_rate: float) -> float:
+        """Whole buckets from i up to the frontier: each takes min(its free bytes, max_rate * b).
+        Scanned in chunks (a transfer usually ends within a few buckets of a long stretch);
+        each chunk's running total starts from the previous one's last, so the sums are the
+        same sequential sums as one cumsum over the whole stretch."""
+        b, frontier = self.bucket, self.frontier
+        lo, prev, need = i, None, left - 1e-6
+        while lo < frontier:
+            hi = min(frontier, lo + _CHUNK)
+            free = self.rate * b - self.used[lo:hi]
+            np.minimum(free, max_rate * b, out=free)
+            np.maximum(free, 0.0, out=free)  # in place: np.clip's dispatch costs more than the math
+            total = np.cumsum(free if prev is None else np.concatenate(([prev], free)))
+            if prev is not None:
+                total = total[1:]
+            if total[-1] >= need:
+                k = int(np.searchsorted(total, need))
+                before = total[k - 1] if k else prev
+                rest = left - (before if before is not None else 0.0)
+                self.used[lo:lo + k] += free[:k]
+                self.used[lo + k] += rest
+                return (lo + k) * b + rest / (free[k] / b)
+            self.used[lo:hi] += free
+            lo, prev = hi, total[-1]
+        return self._fill_empty(frontier * b, left - prev, min(max_rate, self.rate))
 
     def _fill_empty(self, t: float, nbytes: float, rate: float) -> float:
         """Past the frontier every bucket is empty: the transfer runs at `rate` from t

@@ -55,13 +55,20 @@ _ON_CHIP = (MemSpace.Sbuf, MemSpace.Psum)
 def check_partitions(ins: Instr, t: Tile) -> None:
     """Compute engines reach a tile of n partitions starting at partition 0 if n > 64,
     at 0 or 64 if n > 32, else at a multiple of 32 (neuroncore-model.md §1.3 placement)."""
-    if t.arr.ndim == 0 or t.buf.data.ndim == 0 or t.arr.strides[0] != t.buf.data.strides[0]:
+    arr, buf = t.arr, t.buf
+    if arr.ndim == 0 or buf.data.ndim == 0:
+        return
+    stride = buf.data.strides[0]
+    if arr.strides[0] != stride:
         return  # not a partition-major view (see the note in the module docstring)
-    offset = t.arr.__array_interface__["data"][0] - t.buf.data.__array_interface__["data"][0]
-    start, n = offset // t.buf.data.strides[0], t.arr.shape[0]
+    if buf.row_bytes == stride:
+        start = t.box()[1]  # the same partition; the box is cached for the cost model
+    else:
+        start = (arr.ctypes.data - buf.base_ptr) // stride
+    n = arr.shape[0]
     quantum = 128 if n > 64 else 64 if n > 32 else 32
     if start % quantum:
-        raise SimError(f"{ins.name}: a {n}-partition operand of {t.buf.name} starts at partition {start}; "
+        raise SimError(f"{ins.name}: a {n}-partition operand of {buf.name} starts at partition {start}; "
                        f"{ins.engine} reaches {n} partitions only from a multiple of {quantum}", ins.loc)
 
 
@@ -74,12 +81,12 @@ def read(ins: Instr, t: Tile, role: str) -> np.ndarray:
     return t.arr
 
 
-def write(t: Tile, value) -> None:
+def write(t: Tile, value, by_matmul: bool = False) -> None:
     t.arr[...] = value  # NumPy casts with round-to-nearest-even (ml_dtypes for bf16)
     if t.mask is not None:
         t.mask[...] = True
     if t.buf.space is MemSpace.Psum:
-        matmul_written(t)[...] = 0  # `_matmul` sets it again for its own writes
+        matmul_written(t)[...] = 1 if by_matmul else 0
 
 
 # Per PSUM buffer: which elements a matmul wrote last. Accumulating onto PSUM that a
@@ -94,7 +101,7 @@ def matmul_written(t: Tile) -> np.ndarray:
     flags = _MATMUL_WRITTEN.get(buf)
     if flags is None:
         flags = _MATMUL_WRITTEN[buf] = np.zeros(buf.data.shape, np.dtype(f"u{buf.data.itemsize}"))
-    offset = t.arr.__array_interface__["data"][0] - buf.data.__array_interface__["data"][0]
+    offset = t.arr.ctypes.data - buf.base_ptr
     return np.ndarray(t.arr.shape, flags.dtype, buffer=flags, offset=offset, strides=t.arr.strides)
 
 
@@ -204,8 +211,9 @@ def _matmul(ins: Instr, ops: list) -> None:
                            "wrote last; that is undefined on NC-v2/v3", ins.loc,
                            hint="start the accumulation group with accumulate = false instead of a memset")
         product = acc + product
-    write(dst, product)
-    matmul_written(dst)[...] = 1
+    write(dst, product, by_matmul=True)
+    if dst.buf.space is not MemSpace.Psum:  # write() only flags PSUM; keep the flags of any dst
+        matmul_written(dst)[...] = 1
 
 
 @impl(nisa.TransposeOp)

@@ -197,8 +197,10 @@ class NisaInterpreter:
         fn = IMPLS[cls] if self.execute else None
         listeners = self.listeners
 
+        dense = None not in slots  # the usual case: every operand is present
+
         def run(vals: list) -> None:
-            ops = [None if s is None else vals[s] for s in slots]
+            ops = [vals[s] for s in slots] if dense else [None if s is None else vals[s] for s in slots]
             for t in ops:
                 if t.__class__ is not Tile:
                     continue

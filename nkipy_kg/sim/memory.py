@@ -25,6 +25,7 @@ from nkipy_kg.targets import Target
 
 _ALIGN = 64  # bytes; the reference backend allocates SBUF temporaries with alignment 64 (nkigen-digest §4.4)
 _ids = itertools.count()
+_HBM_ROW_UNITS = 1 << 16  # an HBM row spans at most 64 buckets of the cost model's index
 
 
 @dataclass(eq=False)
@@ -42,14 +43,21 @@ class Buffer:
     id: int = field(default_factory=lambda: next(_ids))
     base_ptr: int = 0          # address that box() offsets are taken from
     row_bytes: int = 1         # bytes between rows (partitions on chip)
-    key: object = None         # dependency-tracking namespace (memory on chip, buffer id in HBM)
+    key: object = None         # dependency-tracking namespace (memory on chip, ("hbm", id) in HBM)
+    col_unit: int = 1          # bytes per box column (coarser for HBM buffers with huge rows)
 
     def __post_init__(self) -> None:
-        # Rows are dim-0 rows (partitions on chip) of this C-contiguous buffer; on chip
-        # the key is the memory and `offset` shifts columns to the buffer's bytes.
-        self.key = self.space if self.space in (MemSpace.Sbuf, MemSpace.Psum) else self.id
+        # Rows are dim-0 rows (partitions on chip); on chip the key is the memory and
+        # `offset` shifts columns to the buffer's bytes. In HBM the key is ("hbm", id)
+        # (a bare id could equal a MemSpace value, which is an int) and columns count
+        # `col_unit` bytes: a [8, 2048, 2048] f32 buffer has 16 MiB rows, and a
+        # [1, 128, 2048] tile's 1 MiB column range would otherwise span 1024 of the
+        # cost model's 1 KiB buckets (256 B units: 4).
+        on_chip = self.space in (MemSpace.Sbuf, MemSpace.Psum)
+        self.key = self.space if on_chip else ("hbm", self.id)
         self.base_ptr = self.data.__array_interface__["data"][0]
         self.row_bytes = max(self.data.strides[0] if self.data.ndim > 1 else self.data.nbytes, 1)
+        self.col_unit = 1 if on_chip else max(1, self.row_bytes // _HBM_ROW_UNITS)
 
 
 @dataclass(eq=False, slots=True)
@@ -69,7 +77,8 @@ class Tile:
 
         On chip the key is the memory space and rows/bytes are physical partitions
         and byte offsets, so a new buffer reusing released bytes depends on the old
-        one's users; in HBM the key is the buffer and rows are its dim-0 rows.
+        one's users; in HBM the key is the buffer, rows are its dim-0 rows and
+        columns are `col_unit`-byte units.
         Used by the cost model for dependencies (a conservative bounding box).
         """
         if self.cached_box is not None:
@@ -84,8 +93,14 @@ class Tile:
             else:
                 cols += (size - 1) * stride
         r0, c0 = divmod(off, row_bytes)
-        c0 += buf.offset
-        self.cached_box = (buf.key, r0, r0 + rows, c0, c0 + cols + self.arr.itemsize - 1)
+        c1 = c0 + cols + self.arr.itemsize - 1
+        if c1 >= row_bytes:
+            # A stride that is not whole rows but reaches past the row (a reshaped
+            # view): cover every byte from the first to the last, whole rows.
+            last = off + rows * row_bytes + cols + self.arr.itemsize - 1
+            rows, c0, c1 = last // row_bytes - r0, 0, row_bytes - 1
+        unit = buf.col_unit
+        self.cached_box = (buf.key, r0, r0 + rows, (c0 + buf.offset) // unit, (c1 + buf.offset) // unit)
         return self.cached_box
 
 
