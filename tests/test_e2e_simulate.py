@@ -40,7 +40,7 @@ VARIANTS: dict[str, list[tuple[str, tuple | None, int | None]]] = {
     "rmsnorm": [("tiles", ((384, 512), (512,)), None)],
     "rope": [("tiles", ((384, 4, 128), (384, 64), (384, 64)), None)],
     "silu_ffn": [("tiles", ((384, 384), (384, 640), (384, 640), (640, 384)), None),
-                 ("spill", None, 16384),
+                 ("spill", None, 12288),
                  ("tiles-spill", ((384, 384), (384, 640), (384, 640), (640, 384)), 24576)],
     "attention": [("heads", ((3, 128, 128),) * 3, None), ("tiles", ((2, 256, 128),) * 3, None)],
     # batch 3 x seq 128 rows (the layer fixes seq, heads and head dim)

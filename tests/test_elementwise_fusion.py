@@ -82,3 +82,24 @@ def test_fusion_changes_no_result(name: str) -> None:
     fused, unfused = _sim(case.fn, arrays, True), _sim(case.fn, arrays, False)
     assert fused.instructions < unfused.instructions
     _check(fused.outputs, case.fn, arrays)
+
+
+def _silu_gate(x, u):
+    return x / (1.0 + np.exp(-x)) * u
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+@pytest.mark.parametrize("dtype", [np.dtype(np.float32), dtypes.bfloat16], ids=["f32", "bf16"])
+@pytest.mark.parametrize(("fn", "activation"), [(_silu_gate, "silu"), (_sigmoid, "sigmoid")])
+def test_spelled_out_activations_are_one_instruction(fn, activation: str, dtype) -> None:
+    """Fused, `x / (1 + exp(-x))` is one silu and `1 / (1 + exp(-x))` one sigmoid on
+    ScalarE (no exp, no VectorE reciprocal), and the results still match NumPy."""
+    rng = np.random.default_rng(3)
+    arrays = [(rng.standard_normal((256, 512)) * 4).astype(dtype) for _ in range(fn.__code__.co_argcount)]
+    nisa = _compile(fn, arrays, fuse=True).nisa_ir
+    ops = re.findall(r'"nisa\.activation"\(.*?\{op = "(\w+)"', nisa)
+    assert set(ops) == {activation} and '"nisa.reciprocal"' not in nisa
+    _check(simulate(load_nisa(nisa), *arrays, target="trn2").outputs, fn, arrays)

@@ -642,3 +642,54 @@ func.func @gather_rows(%table: memref<512x64xf32, 4 : i32>, %idx: memref<128x1xi
   }
   return
 }
+
+// -----
+
+// Activation idioms: `x * (1 / (1 + exp(-x)))` is one silu and `1 / (1 + exp(-x))` one
+// sigmoid on ScalarE; when exp(-x) has a second reader, the chain is lowered op by op.
+// CHECK-LABEL: func.func @idioms
+// CHECK:         "nisa.activation"(%{{.*}}, %[[X:.*]]) {op = "silu"
+// CHECK-NEXT:    "nisa.tensor_tensor_arith"(%{{.*}}, %{{.*}}, %{{.*}}) {op = "multiply"}
+// CHECK:         "nisa.activation"(%{{.*}}, %[[X]]) {op = "sigmoid"
+// CHECK-NOT:     "nisa.activation"(%{{.*}}) {op = "sigmoid"
+// CHECK:         "nisa.activation"(%{{.*}}, %{{.*}}) {op = "exp"
+// CHECK:         "nisa.reciprocal"
+// CHECK-NOT:     op = "silu"
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @idioms(%x: memref<128x256xf32, 3 : i32>, %u: memref<128x256xf32, 3 : i32>, %y: memref<128x256xf32, 3 : i32>,
+                  %s: memref<128x256xf32, 3 : i32>, %z: memref<128x256xf32, 3 : i32>) {
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %u : memref<128x256xf32, 3 : i32>, memref<128x256xf32, 3 : i32>) outs(%y : memref<128x256xf32, 3 : i32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %one = arith.constant 1.0 : f32
+    %n = arith.negf %a : f32
+    %e = math.exp %n : f32
+    %d = arith.addf %one, %e : f32
+    %r = arith.divf %one, %d : f32
+    %silu = arith.mulf %a, %r : f32
+    %h = arith.mulf %silu, %b : f32
+    linalg.yield %h : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<128x256xf32, 3 : i32>) outs(%s : memref<128x256xf32, 3 : i32>) {
+  ^bb0(%a: f32, %o: f32):
+    %one = arith.constant 1.0 : f32
+    %n = arith.negf %a : f32
+    %e = math.exp %n : f32
+    %d = arith.addf %e, %one : f32
+    %r = arith.divf %one, %d : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<128x256xf32, 3 : i32>) outs(%z : memref<128x256xf32, 3 : i32>) {
+  ^bb0(%a: f32, %o: f32):
+    %one = arith.constant 1.0 : f32
+    %n = arith.negf %a : f32
+    %e = math.exp %n : f32
+    %d = arith.addf %one, %e : f32
+    %r = arith.divf %one, %d : f32
+    %t = arith.mulf %r, %e : f32
+    linalg.yield %t : f32
+  }
+  return
+}

@@ -116,13 +116,27 @@ def _only_widens(op: ir.Operation) -> bool:
 
 
 def _fuse(producer: ir.Operation, consumer: ir.Operation, i: int) -> None:
-    """Replace `consumer` by one generic computing producer-then-consumer."""
+    """Replace `consumer` by one generic computing producer-then-consumer. An input the
+    producer and the consumer both read (same value, same map) is read once: `x / (1 +
+    exp(-x))` fused is one read of x, which linalg-to-nisa can see is one silu."""
     n_prod, n_cons = _num_inputs(producer), _num_inputs(consumer)
     p_maps, c_maps = _maps(producer), _maps(consumer)
-    c_in = list(consumer.operands)[:n_cons]
-    inputs = [*c_in[:i], *list(producer.operands)[:n_prod], *c_in[i + 1:]]
-    maps = [*c_maps[:i], *p_maps[:n_prod], *c_maps[i + 1:n_cons], c_maps[-1]]
+    p_in, c_in = list(producer.operands)[:n_prod], list(consumer.operands)[:n_cons]
+    entries: list[tuple[ir.Value, ir.AffineMap]] = []
+
+    def slot(value: ir.Value, m: ir.AffineMap) -> int:
+        for k, (v, vm) in enumerate(entries):
+            if v == value and vm == m:
+                return k
+        entries.append((value, m))
+        return len(entries) - 1
+
+    c_slot = {k: slot(c_in[k], c_maps[k]) for k in range(i)}
+    p_slot = [slot(p_in[j], p_maps[j]) for j in range(n_prod)]
+    c_slot.update({k: slot(c_in[k], c_maps[k]) for k in range(i + 1, n_cons)})
     outs = list(consumer.operands)[n_cons:]
+    inputs = [v for v, _ in entries]
+    maps = [m for _, m in entries] + [c_maps[-1]]
     loc = consumer.location
     with loc, ir.InsertionPoint(consumer):
         fused = linalg.GenericOp([r.type for r in consumer.results], inputs, outs,
@@ -136,14 +150,14 @@ def _fuse(producer: ir.Operation, consumer: ir.Operation, i: int) -> None:
     new_args = list(block.arguments)
     p_block, c_block = producer.regions[0].blocks[0], consumer.regions[0].blocks[0]
     for j, arg in enumerate(list(p_block.arguments)[:n_prod]):
-        arg.replace_all_uses_with(new_args[i + j])
+        arg.replace_all_uses_with(new_args[p_slot[j]])
     p_body = [b.operation for b in p_block.operations]
     _move_into(block, p_body[:-1])
     c_args = list(c_block.arguments)
     c_args[i].replace_all_uses_with(p_body[-1].operands[0])
     for k, arg in enumerate(c_args):
         if k != i:
-            arg.replace_all_uses_with(new_args[k if k < i else k + n_prod - 1])
+            arg.replace_all_uses_with(new_args[c_slot[k]] if k < n_cons else new_args[len(entries) + k - n_cons])
     _move_into(block, [b.operation for b in c_block.operations])
     consumer.results[0].replace_all_uses_with(fused.results[0])
     init = producer.operands[n_prod]

@@ -35,6 +35,11 @@ computed indices (an embedding lookup by a kernel input) becomes the elementwise
 generic of `lower-nkipy-gather` (rows read with `tensor.extract`), so it is tiled
 and placed like any op and `linalg-to-nisa` emits `nisa.dma_copy_indirect` per tile
 (the reference tiled the gather op through its C++ TilingInterface).
+Last before phase 1, every unannotated elementwise intermediate with a single reader
+is fused into that reader (`elementwise_fusion`; option `fuse-elementwise=false`
+turns it off): `exp(x - m)` is one generic, and a bf16 -> f32 widening is part of
+the sum that reads it, so neither intermediate needs a layout, SBUF, or an HBM
+round trip when the SBUF budget cannot hold it.
 
 BFS moves tiles through indexing maps (see `layout_propagation`): backward from an
 op to the producers of its inputs, forward to elementwise/reduction users (never
@@ -122,7 +127,8 @@ from nkipy_kg.targets import DEFAULT_TARGET, get_target
 PASS_NAME = "infer-layout"
 
 
-@python_pass(PASS_NAME, "infer nkipy.layout / nkipy.tile_op for every annotatable linalg op",
+@python_pass(PASS_NAME, "fuse single-use elementwise intermediates; infer nkipy.layout / nkipy.tile_op "
+                        "for every annotatable linalg op",
              target=DEFAULT_TARGET, fuse_elementwise="true")
 def infer_layout(module_op: ir.Operation, target: str = DEFAULT_TARGET, fuse_elementwise: str = "true") -> None:
     """Run the inference on every function (see the module docstring);

@@ -30,6 +30,8 @@ loops. Loops, index arithmetic and views are kept; every other op is replaced:
 |                                               | rounded on write), other casts -> tensor_copy;      |
 |                                               | intermediates in SBUF temporaries released after    |
 |                                               | their last use ([P,1] ones for ops on [P,1] inputs) |
+|                                               | spelled-out sigmoid / SiLU chains -> one activation |
+|                                               | sigmoid / silu (`nisa_lowering_idioms.py`)          |
 | reduction `linalg.generic` (trailing axes)    | tensor_reduce_arith into a temp + tensor_tensor     |
 |                                               | combine into the init (accumulates across tiles)    |
 | reduction over the partition axis alone       | cross_partition_reduce + combine                    |

@@ -137,9 +137,22 @@ def constant_value(value: ir.Value) -> float | None:
     return None
 
 
+def _defined_inside(value: ir.Value, op: ir.Operation) -> bool:
+    if not isinstance(value, ir.OpResult):
+        return False
+    parent = value.owner.operation.parent
+    while parent is not None and parent.name != "builtin.module":
+        if parent == op:
+            return True
+        parent = parent.parent
+    return False
+
+
 def scalar_operand(origin: ir.Operation, value: ir.Value) -> ir.Value:
-    """An f32 SSA scalar for a tensor-scalar instruction (re-materialised if not f32)."""
-    if isinstance(value.type, ir.F32Type):
+    """An f32 SSA scalar for a tensor-scalar instruction. A constant is re-materialised
+    before `origin`: it may be defined in the body of the op being lowered, which is
+    erased afterwards (canonicalize hoists body constants, a hand-written test does not)."""
+    if isinstance(value.type, ir.F32Type) and not _defined_inside(value, origin):
         return value
     c = constant_value(value)
     if c is None:

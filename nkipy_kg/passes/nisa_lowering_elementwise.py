@@ -20,6 +20,7 @@ from nkipy_kg.passes.nisa_lowering_broadcast import broadcast_rows, column_to_ro
 from nkipy_kg.passes.nisa_lowering_common import (
     ON_CHIP, alloc, constant_value, emit, error, f32_constant, memref_of, release, segments, shape, space,
 )
+from nkipy_kg.passes.nisa_lowering_idioms import activation_idioms
 from nkipy_kg.passes.nisa_lowering_compute import (
     ACTIVATION, BINARY, CASTS, CMPF, CMPI, LOGICAL_I1, binary, body_ops, map_dims, map_results, operand_kind, unary,
 )
@@ -62,12 +63,18 @@ def _lower_chain(op: ir.Operation, compute: list[ir.Operation], env: dict, dst: 
     """One instruction per body op; returns the temporaries still held at the end."""
     writer = _writer(compute, dst)
     last_use = {v: k for k, b in enumerate(compute) for v in b.operands}
+    idioms, absorbed = activation_idioms(compute)
+    for k, (_, x) in idioms.items():
+        last_use[x] = max(last_use.get(x, k), k)
     owned: dict = {}  # body value -> the temporary holding it (released after its last use)
     for k, b in enumerate(compute):
+        if k in absorbed:
+            continue  # computed by the activation idiom that reads it
         if k > writer or (b.name == "arith.extf" and k != writer):
             _alias(b, env, owned, last_use, k)
             continue
-        args = [_kind(env, v) for v in b.operands]
+        operands = [idioms[k][1]] if k in idioms else list(b.operands)
+        args = [_kind(env, v) for v in operands]
         small = all(a[0] != "tile" for a in args) and any(a[0] == "pvec" for a in args)
         if small and k == writer:
             raise error(op, "generic result computed from [P, 1] broadcasts only is not supported")
@@ -77,9 +84,12 @@ def _lower_chain(op: ir.Operation, compute: list[ir.Operation], env: dict, dst: 
             out = owned[b.results[0]] = alloc(op, memref_of(dims, _temp_type(b), MemSpace.Sbuf))
         if small:  # [P, 1] operands are whole tiles of the [P, 1] temporary
             args = [("tile", a[1]) if a[0] == "pvec" else a for a in args]
-        _lower_body_op(op, b, args, out)
+        if k in idioms:
+            unary(op, idioms[k][0], args[0], out)
+        else:
+            _lower_body_op(op, b, args, out)
         env[b.results[0]] = ("pvec" if small else "tile", out)
-        for v in b.operands:
+        for v in operands:
             if last_use.get(v) == k and v in owned:
                 release(op, owned.pop(v))
     return list(owned.values())

@@ -13,7 +13,7 @@ becomes (one Vector-engine tensor_copy per tile less on the device)
     %d = memref.subview %e[%i, %j] [128, 128] [1, 1] : ...
     linalg.generic ... outs(%d : ...)
 
-when `%t` is a fresh 1-D or 2-D SBUF alloc used only by linalg ops before the copy (so
+when `%t` is a fresh 2-D SBUF alloc used only by linalg ops before the copy (so
 nothing reads it afterwards), `%d` is an SBUF view with the same shape and element
 type, and nothing touches `%d`'s buffer from `%t`'s first use up to the copy (an
 earlier write there would be seen early, or overwritten). `%d`'s view is rebuilt
@@ -38,8 +38,8 @@ def write_in_place(copy: ir.Operation) -> bool:
     src_t, dst_t = ir.MemRefType(src.type), ir.MemRefType(dst.type)
     if src_t.shape != dst_t.shape or src_t.element_type != dst_t.element_type:
         return False
-    if src_t.rank > 2:
-        return False  # legalize-layout collapses unit dims of the tiling's own allocs, not of views
+    if src_t.rank != 2:
+        return False  # legalize-layout rewrites 1-D and unit-dim tiles by their own allocs, not views
     users = [u.owner.operation for u in src.uses if u.owner.operation != copy]
     if not users or not all(u.name.startswith("linalg.") for u in users):
         return False  # views or annotations of %t would need retyping
