@@ -90,7 +90,7 @@ def _fusable_producer(consumer: ir.Operation, i: int) -> ir.Operation | None:
     if not isinstance(value, ir.OpResult):
         return None  # a block argument
     producer = value.owner.operation
-    if not _is_fusable_op(producer) or producer.parent != consumer.parent:
+    if not _is_fusable_op(producer) or producer.block != consumer.block:
         return None
     if not all(t == "parallel" for t in iterator_types(producer)):
         return None
@@ -98,8 +98,8 @@ def _fusable_producer(consumer: ir.Operation, i: int) -> ir.Operation | None:
         return None
     if not _is_identity(_maps(producer)[-1]) or _reads_init(producer):
         return None
-    if any(not isinstance(v.type, ir.ShapedType) for v in producer.operands):
-        return None
+    if any(not isinstance(v.type, ir.ShapedType) for v in [*producer.operands, *consumer.operands]):
+        return None  # a scalar operand: keep the ops as they are
     if any(t != "parallel" for t in iterator_types(consumer)) and not _only_widens(producer):
         return None  # a reduction's input: only a cast is free (tensor_reduce_arith reads narrow tiles)
     return producer
