@@ -107,6 +107,16 @@ def tiles_of(module: ir.Module, text: str = "") -> list[dict[str, Any]]:
     return out
 
 
+def body_summary(op: ir.Operation) -> str:
+    """`subf · exp` for a linalg.generic computing exp(x - m): its arith/math ops in
+    order (what infer-layout's fusion merged), "" for other ops."""
+    if op.name != "linalg.generic" or not len(op.regions) or not len(op.regions[0].blocks):
+        return ""
+    names = [b.name.split(".", 1)[1] for b in _ops(op.regions[0].blocks[0])
+             if b.name.startswith(("arith.", "math.")) and b.name != "arith.constant"]
+    return " · ".join(names)
+
+
 def _value_info(v: ir.Value, lines: dict[str, int]) -> tuple[str, str, int | None]:
     owner = v.owner
     if isinstance(owner, ir.Block):
@@ -118,7 +128,9 @@ def _annotation(op: ir.Operation, lines: dict[str, int]) -> dict[str, Any]:
     value = op.operands[0]
     name, producer, line = _value_info(value, lines)
     shape = _shape(value.type) or []
-    row: dict[str, Any] = {"value": name, "op": producer, "line": line, "shape": shape}
+    owner = value.owner
+    body = "" if isinstance(owner, ir.Block) else body_summary(owner.operation)
+    row: dict[str, Any] = {"value": name, "op": producer, "body": body, "line": line, "shape": shape}
     attrs = op.attributes
     if op.name == "nkipy.layout":
         space = ir.IntegerAttr(attrs["mem_space"]).value if "mem_space" in attrs else None
@@ -147,6 +159,7 @@ def _tiled(op: ir.Operation, loops: list[dict[str, Any]], lines: dict[str, int])
     trips = [l["trips"] for l in loops]
     op_id = op.attributes["nkipy.op_id"] if "nkipy.op_id" in op.attributes else None
     return {"kind": "loop", "value": f"op {ir.IntegerAttr(op_id).value}" if op_id is not None else "", "op": op.name,
+            "body": body_summary(op),
             "line": _line(op, lines), "tile": tile, "loops": loops,
             # The loops' trips laid over the tile: outermost loop -> rows.
             "shape": [t * (n or 1) for t, n in zip(tile, trips + [1] * len(tile))] if len(trips) <= len(tile) else tile,

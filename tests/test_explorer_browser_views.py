@@ -33,6 +33,7 @@ def test_diagram_views_render_svg(open_page, dot_binary):
     assert "tile 128×128 · grid 2×2" in card.inner_text()
     assert card.locator("svg.tile-svg rect.tile").count() == 4
     assert card.locator("svg.tile-svg text.tlabel").text_content() == "128 × 128"     # the first tile's size
+    assert "subf · exp" in page.locator(".tcard .tc-body").all_inner_texts()       # a fused generic's body
     shot(page, "explorer_tiles.png")
     # After tiling: each op inside its scf.for nest, the loops' trips over its tile.
     tiled = next(i for i, s in enumerate(PIPELINE, 1) if s.name == "apply-and-strip-transforms")

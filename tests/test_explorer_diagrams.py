@@ -64,6 +64,15 @@ def test_tile_grid_after_infer_layout(softmax_ex):
     assert {"shape": [256, 1], "tile": [128, 1], "mem_space": "Sbuf"}.items() <= layouts[0].items()
 
 
+def test_fused_generics_show_their_body(softmax_ex):
+    """infer-layout fused `x - m` into exp: the card says what the generic computes."""
+    tiles = softmax_ex.diagrams[_stage(softmax_ex, "infer-layout")]["tiles"]
+    bodies = {t["body"] for t in tiles if t["kind"] == "layout"}
+    assert "subf · exp" in bodies and "maximumf" in bodies
+    loops = softmax_ex.diagrams[_stage(softmax_ex, "canonicalize-loop-step")]["tiles"]
+    assert "subf · exp" in {t["body"] for t in loops if t["kind"] == "loop"}
+
+
 def test_tile_grid_after_tiling(softmax_ex):
     tiles = softmax_ex.diagrams[_stage(softmax_ex, "canonicalize-loop-step")]["tiles"]
     loops = [t for t in tiles if t["kind"] == "loop" and t["op"] == "linalg.generic" and len(t["loops"]) == 2]

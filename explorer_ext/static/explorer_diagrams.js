@@ -48,7 +48,7 @@ function tileCard(e, k) {
   const what = e.kind === "layout" ? `layout${e.mem_space ? " · " + esc(e.mem_space) : ""}` : e.kind === "tile_op" ? "tile_op (loop tiles)" : "tiled loop nest";
   const loops = e.loops ? `<div class="dg-sub">${e.loops.map((l) => `for ${l.lb ?? "?"}..${l.ub ?? "?"} step ${l.step ?? "?"} → ${l.trips ?? "?"} trips`).join("<br>")}</div>` : "";
   return `<div class="tcard k-${esc(e.kind)}" data-k="${k}"${e.line ? ` data-line="${e.line}"` : ""}>
-    <div class="tc-head"><span class="tc-val">${esc(e.value || "")}</span> <span class="tc-op">${esc(e.op)}</span><span class="chip">${what}</span></div>
+    <div class="tc-head"><span class="tc-val">${esc(e.value || "")}</span> <span class="tc-op">${esc(e.op)}</span>${e.body ? ` <span class="tc-body" title="the generic's body ops, in order">${esc(e.body)}</span>` : ""}<span class="chip">${what}</span></div>
     ${tileSvg(e)}
     <div class="dg-sub">tile <b>${esc(tile.join("×"))}</b>${e.requested ? ` (tile_op ${esc(e.requested.join("×"))})` : ""} · grid <b>${esc(grid.join("×"))}</b>${e.partition_dim !== null && e.partition_dim !== undefined ? ` · partition dim <b>${e.partition_dim}</b>` : ""}</div>${loops}</div>`;
 }
