@@ -21,6 +21,9 @@ class Target:
     psum_bank_bytes: int = 2048
     gemm_stationary_fmax: int = 128  # matmul stationary free size (M per instruction)
     gemm_moving_fmax: int = 512      # matmul moving free size (N per instruction)
+    # VectorE and GpSimdE may read and write SBUF at the same time: NC-v3 yes, NC-v2 no
+    # (the compiler serialises them there; neuroncore-model.md §1.3 concurrency).
+    vector_gpsimd_share_sbuf: bool = False
 
     @property
     def matmul_free_max(self) -> int:
@@ -32,7 +35,7 @@ TARGETS: dict[str, Target] = {
     # trn1: NeuronCore-v2, 192 KiB SBUF per partition, 16 KiB reserved.
     "trn1": Target(name="trn1", sbuf_bytes_per_partition=180224),
     # trn2: NeuronCore-v3, 224 KiB SBUF per partition; usable 212984 B per KLR kernelEnv.
-    "trn2": Target(name="trn2", sbuf_bytes_per_partition=212984),
+    "trn2": Target(name="trn2", sbuf_bytes_per_partition=212984, vector_gpsimd_share_sbuf=True),
 }
 
 DEFAULT_TARGET = "trn2"

@@ -332,3 +332,26 @@ def test_reload_of_unwritten_accumulator_starts_from_zero() -> None:
     want = np.stack([sum(aT[:, k, :].T @ b_full[:, k, j * 128:(j + 1) * 128] for k in range(2))
                      for j in range(2)], axis=1)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_row_statistics_accumulate_on_gpsimd_where_it_shares_sbuf_with_vector() -> None:
+    """A softmax tiled [128, 128] along its rows: on trn2 every per-tile [P, 1] combine
+    of the max and the sum runs on GpSimd while VectorE reduces the next tile, which
+    takes a third of VectorE's work off it and models faster than the same kernel with
+    the combines on VectorE; trn1 (VectorE and
+    GpSimdE serialised on SBUF) keeps them on VectorE. The values are NumPy's either way."""
+    import nkipy_kg
+    from nkipy_kg.kernels import CATALOGUE
+
+    fn = CATALOGUE["softmax"].fn
+    x = rand(256, 1024)
+    nisa = {t: nkipy_kg.compile(fn, specs=[((256, 1024), "f32")], target=t).nisa_ir for t in ("trn2", "trn1")}
+    combines = re.findall(r'"nisa\.tensor_tensor_arith"\(([^)]*)\) \{(engine = "GpSimd", )?op = "(max|add)"', nisa["trn2"])
+    assert combines and all(engine for _, engine, _ in combines)
+    assert 'engine = "GpSimd"' not in nisa["trn1"]
+    on_vector = nisa["trn2"].replace('engine = "GpSimd", ', "")
+    runs = [simulate(text, x, target="trn2") for text in (nisa["trn2"], on_vector)]
+    assert runs[0].profile.busy_ns["Vector"] < 0.7 * runs[1].profile.busy_ns["Vector"]
+    assert runs[0].profile.total_ns < runs[1].profile.total_ns
+    want = np.exp(x - x.max(-1, keepdims=True))
+    np.testing.assert_allclose(runs[0].outputs[0], want / want.sum(-1, keepdims=True), rtol=2e-5, atol=1e-7)

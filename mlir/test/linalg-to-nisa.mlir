@@ -1,4 +1,5 @@
 // RUN: nkipy-kg-opt %s --linalg-to-nisa="target=trn2" --split-input-file | filecheck %s
+// RUN: nkipy-kg-opt %s --linalg-to-nisa="target=trn1" --split-input-file | filecheck %s --check-prefix=TRN1
 
 // HBM -> SBUF tiles, a named binary op, SBUF -> HBM, dealloc -> release.
 // CHECK: module attributes {nisa.target = "trn2"}
@@ -76,7 +77,8 @@ func.func @unary(%x: memref<128x64xf32, 3 : i32>, %v: memref<128x1xf32, 3 : i32>
 // -----
 
 // Reductions over the free axis accumulate into the init: reduce into a temporary,
-// then combine; linalg.fill -> memset.
+// then combine; linalg.fill -> memset. On trn2 a [P, 1] combine runs on GpSimd (VectorE
+// reduces the next tile meanwhile); trn1 serialises VectorE and GpSimdE on SBUF.
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #col = affine_map<(d0, d1) -> (d0, 0)>
 // CHECK-LABEL: func.func @row_max
@@ -86,8 +88,10 @@ func.func @row_max(%x: memref<128x64xf32, 3 : i32>, %m: memref<128x1xf32, 3 : i3
   linalg.fill ins(%ninf : f32) outs(%m : memref<128x1xf32, 3 : i32>)
   // CHECK: %[[T:.*]] = "nisa.alloc"() : () -> memref<128x1xf32, 3 : i32>
   // CHECK: "nisa.tensor_reduce_arith"(%[[T]], %arg0) {num_r_dim = 1 : i64, op = "max"}
-  // CHECK: "nisa.tensor_tensor_arith"(%arg1, %arg1, %[[T]]) {op = "max"}
+  // CHECK: "nisa.tensor_tensor_arith"(%arg1, %arg1, %[[T]]) {engine = "GpSimd", op = "max"}
   // CHECK: "nisa.release"(%[[T]])
+  // TRN1-LABEL: func.func @row_max
+  // TRN1: "nisa.tensor_tensor_arith"(%arg1, %arg1, %{{.*}}) {op = "max"}
   linalg.generic {indexing_maps = [#id, #col], iterator_types = ["parallel", "reduction"]}
       ins(%x : memref<128x64xf32, 3 : i32>) outs(%m : memref<128x1xf32, 3 : i32>) {
   ^bb0(%in: f32, %out: f32):
@@ -260,7 +264,7 @@ func.func @unit_dims(%x: memref<1x128x64xf32, 3 : i32>, %m: memref<1x128x1xf32, 
   // CHECK: %[[X:.*]] = memref.collapse_shape %arg0 {{\[}}[0, 1], [2]] : memref<1x128x64xf32, 3 : i32> into memref<128x64xf32, 3 : i32>
   // CHECK: %[[M:.*]] = memref.collapse_shape %arg1 {{\[}}[0, 1], [2]] : memref<1x128x1xf32, 3 : i32> into memref<128x1xf32, 3 : i32>
   // CHECK: "nisa.tensor_reduce_arith"(%[[T:.*]], %[[X]]) {num_r_dim = 1 : i64, op = "max"}
-  // CHECK: "nisa.tensor_tensor_arith"(%[[M]], %[[M]], %[[T]]) {op = "max"}
+  // CHECK: "nisa.tensor_tensor_arith"(%[[M]], %[[M]], %[[T]]) {engine = "GpSimd", op = "max"}
   linalg.generic {indexing_maps = [#id3, #col3], iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%x : memref<1x128x64xf32, 3 : i32>) outs(%m : memref<1x128x1xf32, 3 : i32>) {
   ^bb0(%in: f32, %out: f32):
@@ -340,7 +344,7 @@ func.func @fill_hbm(%h: memref<256xf32, 4 : i32>, %b: memref<6x5xi1, 4 : i32>) {
 // CHECK-LABEL: func.func @all_rows
 func.func @all_rows(%x: memref<128x64xi1, 3 : i32>, %m: memref<128x1xi1, 3 : i32>) {
   // CHECK: "nisa.tensor_reduce_arith"(%[[T:.*]], %arg0) {num_r_dim = 1 : i64, op = "min"}
-  // CHECK: "nisa.tensor_tensor_arith"(%arg1, %arg1, %[[T]]) {op = "min"}
+  // CHECK: "nisa.tensor_tensor_arith"(%arg1, %arg1, %[[T]]) {engine = "GpSimd", op = "min"}
   linalg.generic {indexing_maps = [#id, #col], iterator_types = ["parallel", "reduction"]}
       ins(%x : memref<128x64xi1, 3 : i32>) outs(%m : memref<128x1xi1, 3 : i32>) {
   ^bb0(%in: i1, %out: i1):
@@ -442,7 +446,7 @@ func.func @column_sums(%x: memref<128x64xf32, 3 : i32>, %s: memref<64xf32, 3 : i
   // CHECK: "nisa.cross_partition_reduce"(%[[R:.*]], %arg0) {op = "add"} : (memref<1x64xf32, 3 : i32>, memref<128x64xf32, 3 : i32>)
   // CHECK: "nisa.transpose"(%[[P:.*]], %[[R]]) : (memref<64x1xf32, 2 : i32>, memref<1x64xf32, 3 : i32>)
   // CHECK: "nisa.tensor_copy"(%[[T:.*]], %[[P]])
-  // CHECK: "nisa.tensor_tensor_arith"(%[[S]], %[[S]], %[[T]]) {op = "add"}
+  // CHECK: "nisa.tensor_tensor_arith"(%[[S]], %[[S]], %[[T]]) {engine = "GpSimd", op = "add"}
   linalg.generic {indexing_maps = [#id, #f], iterator_types = ["reduction", "parallel"]}
       ins(%x : memref<128x64xf32, 3 : i32>) outs(%s : memref<64xf32, 3 : i32>) {
   ^bb0(%in: f32, %o: f32):

@@ -11,6 +11,7 @@ from nkipy_kg._mlir import MLIRError, ir
 from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.errors import PassError
 from nkipy_kg.passes.common import memory_space, pass_error
+from nkipy_kg.targets import Target, get_target
 
 PASS_NAME = "linalg-to-nisa"
 ON_CHIP = frozenset({MemSpace.Sbuf, MemSpace.Psum})
@@ -69,6 +70,16 @@ def attrs(**values) -> dict[str, ir.Attribute]:
         else:
             out[name] = ir.DenseI64ArrayAttr.get([int(v) for v in value])
     return out
+
+
+def target_of(op: ir.Operation) -> Target:
+    """The target linalg-to-nisa lowers for: the enclosing module's `nisa.target`."""
+    cur = op
+    while cur is not None and cur.name != "builtin.module":
+        cur = cur.parent
+    if cur is None or "nisa.target" not in cur.attributes:
+        return get_target(None)
+    return get_target(ir.StringAttr(cur.attributes["nisa.target"]).value)
 
 
 def emit(origin: ir.Operation, name: str, operands: list, results: list | None = None,

@@ -10,6 +10,7 @@ from nkipy_kg.passes.common import iterator_types
 from nkipy_kg.passes.nisa_lowering_broadcast import transposed
 from nkipy_kg.passes.nisa_lowering_common import (
     ON_CHIP, alloc, emit, error, f32_constant, memref_of, release, scalar_operand, segments, shape, space,
+    target_of,
 )
 from nkipy_kg.passes.nisa_lowering_reduce import partition_reduce
 
@@ -188,10 +189,31 @@ def lower_reduction(op: ir.Operation) -> None:
     else:
         raise error(op, f"reduction over axes {red} of a rank-{rank} tile: only trailing free axes "
                         "or the partition axis alone are supported")
-    emit(op, "tensor_tensor_arith", [dst, dst, tmp], op=alu)
+    engine = "GpSimd" if _combine_on_gpsimd(op, dst, tmp) else None
+    emit(op, "tensor_tensor_arith", [dst, dst, tmp], op=alu, engine=engine)
     for t in temps:
         release(op, t)
     op.erase()
+
+
+# A combine this small (elements per partition) is all fixed cost on any engine.
+_SMALL_COMBINE = 16
+
+
+def _combine_on_gpsimd(op: ir.Operation, dst: ir.Value, tmp: ir.Value) -> bool:
+    """Accumulate a per-tile row statistic ([P, 1]: a max or a sum) on GpSimd, not on
+    VectorE, which has just reduced the tile and reduces the next one meanwhile: the
+    combine reads what the reduce wrote, so on VectorE it also pays the dependent-
+    instruction overhead, and costs more than a 128 x 128 reduce. Only where VectorE
+    and GpSimdE may use SBUF at the same time (trn2) and both tiles are in SBUF."""
+    if not target_of(op).vector_gpsimd_share_sbuf:
+        return False
+    if space(dst) != MemSpace.Sbuf or space(tmp) != MemSpace.Sbuf:
+        return False
+    size = 1
+    for d in shape(dst)[1:]:
+        size *= d
+    return size <= _SMALL_COMBINE
 
 TRANSPOSED_A = (["d2", "d0"], ["d2", "d1"], ["d0", "d1"])
 
