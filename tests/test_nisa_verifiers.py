@@ -140,7 +140,7 @@ CASES: dict[str, tuple[list[tuple[str, str]], str, str]] = {
                                r"may not read both inputs from PSUM"),
     "tensor_tensor_shapes": ([("%a", A), ("%b", S((128, 32)))],
                              op("tensor_tensor_arith", [("%a", A), ("%a", A), ("%b", S((128, 32)))], 'op = "add"'),
-                             r"lhs and rhs: shapes \[128, 64\] and \[128, 32\] differ"),
+                             r"rhs shape \[128, 32\] does not match dst \[128, 64\] \(only size-1 free dims broadcast\)"),
     "tensor_scalar_op1_alone": ([("%a", A), ("%c", "f32")],
                                 op("tensor_scalar_arith", [("%a", A), ("%a", A), ("%c", "f32")],
                                    'op0 = "add", op1 = "multiply", operandSegmentSizes = array<i32: 1, 1, 1, 0>'),

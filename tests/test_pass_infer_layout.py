@@ -127,7 +127,8 @@ def test_matmul_default_tiles() -> None:
     assert "loop_tile_size = array<i64: 128, 512, 128>" in tile
 
 
-@pytest.mark.parametrize(("shape", "tile"), [((128, 4, 256), "128, 1, 256"), ((2, 128, 256), "1, 128, 256"),
+@pytest.mark.parametrize(("shape", "tile"), [((128, 4, 256), "128, 4, 256"), ((128, 32, 256), "128, 1, 256"),
+                                             ((2, 128, 256), "1, 128, 256"),
                                              ((64, 512), "64, 512"),
                                              ((512,), "128"), ((300, 7), "100, 7")])  # 128 does not divide 300
 def test_elementwise_fallback(shape: tuple[int, ...], tile: str) -> None:

@@ -16,15 +16,23 @@ func.func @matmul_default(%a: tensor<256x128xf32>, %b: tensor<128x512xf32>) -> t
 
 // -----
 
-// Fallback elementwise tile: [min(d0,128), 1, ..., 1, d_last].
+// Fallback elementwise tile: [min(d0,128), 1, ..., 1, d_last]; a sequence-leading value
+// keeps its middle dims while the free bytes per partition (fp32) stay <= 16 KiB.
 // CHECK-LABEL: func.func @exp_3d
 // CHECK:         %[[R:.*]] = linalg.exp
-// CHECK-NEXT:    "nkipy.layout"(%[[R]]) {mem_space = 4 : i32, partition_dim = 0 : ui32, tile_size = array<i64: 128, 1, 256>}
-// CHECK-NEXT:    "nkipy.tile_op"(%[[R]]) {loop_tile_size = array<i64: 128, 1, 256>}
+// CHECK-NEXT:    "nkipy.layout"(%[[R]]) {mem_space = 4 : i32, partition_dim = 0 : ui32, tile_size = array<i64: 128, 4, 256>}
+// CHECK-NEXT:    "nkipy.tile_op"(%[[R]]) {loop_tile_size = array<i64: 128, 4, 256>}
+// CHECK-LABEL: func.func @exp_3d_wide
+// CHECK:         "nkipy.layout"(%{{.*}}) {mem_space = 4 : i32, partition_dim = 0 : ui32, tile_size = array<i64: 128, 1, 256>}
 func.func @exp_3d(%x: tensor<128x4x256xf32>) -> tensor<128x4x256xf32> {
   %e = tensor.empty() : tensor<128x4x256xf32>
   %r = linalg.exp ins(%x : tensor<128x4x256xf32>) outs(%e : tensor<128x4x256xf32>) -> tensor<128x4x256xf32>
   return %r : tensor<128x4x256xf32>
+}
+func.func @exp_3d_wide(%x: tensor<128x32x256xf32>) -> tensor<128x32x256xf32> {
+  %e = tensor.empty() : tensor<128x32x256xf32>
+  %r = linalg.exp ins(%x : tensor<128x32x256xf32>) outs(%e : tensor<128x32x256xf32>) -> tensor<128x32x256xf32>
+  return %r : tensor<128x32x256xf32>
 }
 
 // -----

@@ -167,6 +167,33 @@ func.func @demote(%x: memref<256x4x256xf32, 4 : i32>) -> memref<256x4x256xf32, 4
 
 // -----
 
+// A linalg op that read or wrote a demoted buffer in place gets SBUF tiles of its views
+// (engines reach SBUF/PSUM only): copies in before it, the written tile copied back after.
+
+// CHECK-LABEL: func.func @demote_in_place
+// CHECK:         memref.alloc() : memref<256x4x64xf32, 4 : i32>
+// CHECK:         memref.alloc() : memref<128x4x64xf32, 3 : i32>
+// CHECK:         memref.copy %{{.*}}, %{{.*}} : memref<128x256xf32, strided<[256, 1], offset: ?>, 4 : i32> to memref<128x256xf32, 3 : i32>
+// CHECK:         linalg.exp ins(%{{.*}} : memref<128x256xf32, 3 : i32>) outs(%{{.*}} : memref<128x256xf32, 3 : i32>)
+// CHECK-NEXT:    memref.collapse_shape
+// CHECK-NEXT:    memref.collapse_shape
+// CHECK-NEXT:    memref.copy %{{.*}}, %{{.*}} : memref<128x256xf32, 3 : i32> to memref<128x256xf32, strided<[256, 1], offset: ?>, 4 : i32>
+func.func @demote_in_place(%x: memref<256x4x64xf32, 4 : i32>, %i: index) -> memref<256x4x64xf32, 4 : i32> {
+  %sb = memref.alloc() : memref<256x4x64xf32, 3 : i32>
+  "nkipy.layout"(%sb) {mem_space = 3 : i32, partition_dim = 0 : ui32, tile_size = array<i64: 128, 4, 64>} : (memref<256x4x64xf32, 3 : i32>) -> ()
+  memref.copy %x, %sb : memref<256x4x64xf32, 4 : i32> to memref<256x4x64xf32, 3 : i32>
+  %out = memref.alloc() : memref<256x4x64xf32, 3 : i32>
+  "nkipy.layout"(%out) {mem_space = 3 : i32, partition_dim = 0 : ui32, tile_size = array<i64: 128, 4, 64>} : (memref<256x4x64xf32, 3 : i32>) -> ()
+  %v = memref.subview %sb[%i, 0, 0] [128, 4, 64] [1, 1, 1] : memref<256x4x64xf32, 3 : i32> to memref<128x4x64xf32, strided<[256, 64, 1], offset: ?>, 3 : i32>
+  %w = memref.subview %out[%i, 0, 0] [128, 4, 64] [1, 1, 1] : memref<256x4x64xf32, 3 : i32> to memref<128x4x64xf32, strided<[256, 64, 1], offset: ?>, 3 : i32>
+  linalg.exp ins(%v : memref<128x4x64xf32, strided<[256, 64, 1], offset: ?>, 3 : i32>) outs(%w : memref<128x4x64xf32, strided<[256, 64, 1], offset: ?>, 3 : i32>)
+  %r = memref.alloc() : memref<256x4x64xf32, 4 : i32>
+  memref.copy %out, %r : memref<256x4x64xf32, 3 : i32> to memref<256x4x64xf32, 4 : i32>
+  return %r : memref<256x4x64xf32, 4 : i32>
+}
+
+// -----
+
 // A whole HBM -> SBUF transpose is tiled: SBUF block (0, b) is the 2-D transpose
 // of HBM rows [b*128, +128).
 

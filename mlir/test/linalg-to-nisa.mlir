@@ -697,3 +697,22 @@ func.func @idioms(%x: memref<128x256xf32, 3 : i32>, %u: memref<128x256xf32, 3 : 
   }
   return
 }
+
+// -----
+
+// A [P, 1, F] operand read across a middle dim (rope's `cos[:, None, :]` in a
+// [128, heads, d] tile) is a zero-stride access pattern: one tensor_tensor_arith.
+// CHECK-LABEL: func.func @middle_broadcast
+// CHECK:         "nisa.tensor_tensor_arith"(%arg2, %arg0, %arg1) {op = "multiply"} : (memref<128x4x64xf32, 3 : i32>, memref<128x4x64xf32, 3 : i32>, memref<128x1x64xf32, 3 : i32>)
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#mid = affine_map<(d0, d1, d2) -> (d0, 0, d2)>
+func.func @middle_broadcast(%x: memref<128x4x64xf32, 3 : i32>, %c: memref<128x1x64xf32, 3 : i32>,
+                            %y: memref<128x4x64xf32, 3 : i32>) {
+  linalg.generic {indexing_maps = [#id3, #mid, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x, %c : memref<128x4x64xf32, 3 : i32>, memref<128x1x64xf32, 3 : i32>) outs(%y : memref<128x4x64xf32, 3 : i32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  }
+  return
+}

@@ -209,3 +209,14 @@ func.func @matmul_mixed_f32_bf16() {
   "nisa.matmul"(%d, %st, %mv) : (memref<128x512xf32, 2 : i32>, memref<128x128xf32, 3 : i32>, memref<128x512xbf16, 3 : i32>) -> ()
   return
 }
+
+// -----
+
+// An input broadcasts only along size-1 free dims (a zero-stride access pattern).
+func.func @tensor_tensor_broadcast(%d: memref<128x4x64xf32, 3 : i32>, %a: memref<128x4x64xf32, 3 : i32>,
+                                   %c: memref<128x1x64xf32, 3 : i32>, %b: memref<128x2x64xf32, 3 : i32>) {
+  "nisa.tensor_tensor_arith"(%d, %a, %c) {op = "multiply"} : (memref<128x4x64xf32, 3 : i32>, memref<128x4x64xf32, 3 : i32>, memref<128x1x64xf32, 3 : i32>) -> ()
+  // expected-error @+1 {{'nisa.tensor_tensor_arith' op rhs shape [128, 2, 64] does not match dst [128, 4, 64] (only size-1 free dims broadcast)}}
+  "nisa.tensor_tensor_arith"(%d, %a, %b) {op = "multiply"} : (memref<128x4x64xf32, 3 : i32>, memref<128x4x64xf32, 3 : i32>, memref<128x2x64xf32, 3 : i32>) -> ()
+  return
+}

@@ -212,6 +212,14 @@ def same_shape(op: ir.OpView, a: ir.Value, b: ir.Value, what: str) -> bool:
     return True
 
 
+def broadcasts_to(op: ir.OpView, a: ir.Value, dst: ir.Value, what: str) -> bool:
+    """`a` has dst's shape, or size 1 in some free dims (read with a zero stride there)."""
+    sa, sd = list(ir.ShapedType(a.type).shape), list(ir.ShapedType(dst.type).shape)
+    if len(sa) == len(sd) and sa[:1] == sd[:1] and all(x == y or x == 1 for x, y in zip(sa[1:], sd[1:])):
+        return True
+    return fail(op, f"{what} shape {sa} does not match dst {sd} (only size-1 free dims broadcast)")
+
+
 def not_both_psum(op: ir.OpView, a: ir.Value, b: ir.Value) -> bool:
     """Two-input Vector instructions may not read both inputs from PSUM (§2.0)."""
     ta, tb = memref_type(a), memref_type(b)

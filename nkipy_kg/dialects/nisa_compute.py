@@ -15,7 +15,7 @@ from typing import Optional
 
 from nkipy_kg._mlir import ext, ir
 from nkipy_kg.dialects.nisa_base import (
-    ARITH_OPS, BITVEC_OPS, SBUF_ONLY, SBUF_OR_PSUM, Nisa, check_engine, check_op_attr, check_operand, check_scalar,
+    ARITH_OPS, BITVEC_OPS, SBUF_ONLY, SBUF_OR_PSUM, Nisa, broadcasts_to, check_engine, check_op_attr, check_operand, check_scalar,
     check_unary, fail, memref_type, mem_space, not_both_psum, same_shape, str_attr,
 )
 from nkipy_kg.dialects.nkipy import MemSpace
@@ -34,8 +34,10 @@ class TensorTensorArithOp(Nisa.Operation, name="tensor_tensor_arith"):
     """`dst = lhs <op> rhs` elementwise; `op` is an ALU op (add, subtract,
     multiply, divide, max, min, power, is_equal/is_gt/..., logical_*, bitwise_*).
 
-    Same shapes; not both inputs in PSUM. Comparisons give 1.0 / 0.0.
-    Engine Vector (GpSimd allowed, SBUF only).
+    Same shapes, except that an input may have size 1 in a free dim where dst does not:
+    it is read through a zero-stride access pattern (a broadcast view, free on the
+    hardware: neuroncore-model.md §2.3 Views). Not both inputs in PSUM. Comparisons
+    give 1.0 / 0.0. Engine Vector (GpSimd allowed, SBUF only).
 
         "nisa.tensor_tensor_arith"(%c, %a, %b) {op = "add"} : (memref<128x512xf32, 3 : i32>,
             memref<128x512xf32, 3 : i32>, memref<128x512xf32, 3 : i32>) -> ()
@@ -53,7 +55,7 @@ class TensorTensorArithOp(Nisa.Operation, name="tensor_tensor_arith"):
         return (check_op_attr(self, "op", ARITH_OPS) and check_engine(self, self.ENGINES)
                 and check_operand(self, "dst", dst, spaces) and check_operand(self, "lhs", lhs, spaces)
                 and check_operand(self, "rhs", rhs, spaces) and not_both_psum(self, lhs, rhs)
-                and same_shape(self, dst, lhs, "dst and lhs") and same_shape(self, lhs, rhs, "lhs and rhs"))
+                and broadcasts_to(self, lhs, dst, "lhs") and broadcasts_to(self, rhs, dst, "rhs"))
 
 
 class TensorScalarArithOp(Nisa.Operation, name="tensor_scalar_arith"):

@@ -12,8 +12,9 @@ the rest. The IR is only read until the last phase:
 2. Matmul seeds: an unannotated matmul gets [min(M,128), min(N,512), min(K,128)],
    Sbuf, partition_dim 0. Then BFS.
 3. Fallback seeds, one op at a time in program order: elementwise value tile
-   [min(d0,128), 1, ..., 1, d_last], reductions the same over their output with the
-   reduction loops at full extent; partition tile clamped to the smallest same-rank
+   [min(d0,128), 1, ..., 1, d_last] (a sequence-leading rank >= 3 value keeps its
+   middle dims while its fp32 rows stay <= 16 KiB: rope's [128, heads, d]),
+   reductions the same over their output with the reduction loops at full extent; partition tile clamped to the smallest same-rank
    input's d0. Then BFS.
 4. Any annotatable op still without a tile is an error. Memory spaces
    (`layout_spaces`): returned values (also through tensor reshapes, which

@@ -22,7 +22,7 @@ from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.passes.common import NAMED_BINARY, NAMED_UNARY, pass_error
 from nkipy_kg.passes.layout_physical import PASS_NAME, Plan
 from nkipy_kg.passes.layout_unit_loops import drop_unit_loops
-from nkipy_kg.passes.layout_views import (Index, collapse, collapse_to_2d, const_int, index_const,
+from nkipy_kg.passes.layout_views import (Index, collapse, collapse_to_2d, const_int, index_const, is_collapsible,
                                           loop_nest, scaled, subview)
 from nkipy_kg.passes.memref_helpers import HBM_SPACES, space_of
 
@@ -201,6 +201,15 @@ def is_hbm_fill(op: ir.Operation) -> bool:
     return isinstance(out.type, ir.MemRefType) and ir.MemRefType(out.type).rank >= 2 and space_of(out) in HBM_SPACES
 
 
+def _collapses(value: ir.Value) -> bool:
+    """Whether `collapse_to_2d(value)` is a view (its trailing dims one contiguous run)."""
+    t = ir.MemRefType(value.type)
+    if t.rank <= 2:
+        return True
+    k = next((i for i, d in enumerate(t.shape[:-1]) if d != 1), 0)
+    return is_collapsible(t, list(range(k + 1, t.rank)))
+
+
 def fix_ranks(op: ir.Operation) -> None:
     """Collapse the operands of a copy / identity-map linalg op to 2-D when ranks disagree
     with the op or an SBUF/PSUM operand has rank > 2."""
@@ -209,6 +218,8 @@ def fix_ranks(op: ir.Operation) -> None:
                        for v in values)
     if not (high_on_chip or _ranks_disagree(op, values)):
         return
+    if not _ranks_disagree(op, values) and not all(_collapses(v) for v in values):
+        return  # a strided view (a [128, heads, d] slice of an HBM tensor) stays N-D, like its access pattern
     if not is_identity_op(op):
         if not drop_unit_loops(op) and _ranks_disagree(op, values):
             raise pass_error(PASS_NAME, op, "operand ranks disagree after layout legalization and the op "

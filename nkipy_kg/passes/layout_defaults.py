@@ -45,6 +45,7 @@ def tiled_partition_axis(rank: int, pdim: int, dims: Sequence[int] = (), partiti
 
 def default_loop_tile(op: ir.Operation, limits: Limits, pdim: int = 0) -> list[int]:
     """Fallback loop tile: value dims [min(d_p, P), 1, ..., 1, d_last]; reduction loops at full extent.
+    Sequence-leading rank >= 3 values with small rows keep their middle dims (`_whole_middle_dims`).
 
     The partition dim (`pdim`, a dim of the result) takes min(extent, partitions),
     the last other result dim its full extent, the remaining result dims 1. Rank >= 3
@@ -58,14 +59,35 @@ def default_loop_tile(op: ir.Operation, limits: Limits, pdim: int = 0) -> list[i
     pdim = tiled_partition_axis(rank, pdim, [1 if loop is None else extents[loop] for loop in out],
                                 limits.partitions)
     free = _free_dim(op, out, pdim)
+    middle = _whole_middle_dims(op, out, extents, pdim, free)
     for k, loop in enumerate(out):
         if loop is None:
             continue
         if k == pdim:
             tile[loop] = capped(extents[loop], limits.partitions)
-        elif k != free:
+        elif k != free and not middle:
             tile[loop] = 1
     return tile
+
+
+# Free bytes per partition (fp32) up to which a sequence-leading tile keeps its middle dims.
+_MIDDLE_BYTES = 16 * 1024
+
+
+def _whole_middle_dims(op: ir.Operation, out: list[int | None], extents: list[int], pdim: int,
+                       free: int) -> bool:
+    """Whether a sequence-leading rank >= 3 value (`[seq, heads, d]`, rope's) tiles its
+    middle dims whole: `[128, heads, d]` rather than `[128, 1, d]`, one instruction per
+    128 rows instead of one per head, as long as the free bytes stay small (a broadcast
+    operand such as rope's `cos[:, None, :]` is read through a zero-stride access pattern).
+    A copy generic keeps its own free-dim choice (see `_free_dim`)."""
+    if len(out) < 3 or pdim != 0 or _copied_input(op) is not None:
+        return False
+    elements = 1
+    for k, loop in enumerate(out):
+        if k != pdim and loop is not None:
+            elements *= extents[loop]
+    return free == len(out) - 1 and 4 * elements <= _MIDDLE_BYTES
 
 
 def _free_dim(op: ir.Operation, out: list[int | None], pdim: int) -> int:

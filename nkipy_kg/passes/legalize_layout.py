@@ -11,7 +11,8 @@ Per SBUF alloc of rank >= 2 (layout plans in `layout_physical`):
    for rank mismatch, non-dividing tiles and partition tiles over the target's limit;
    a non-unit middle tile demotes the buffer to SharedHbm (when nb_0 > 1), and so
    does a buffer without a tile that some view sees with more than `partitions`
-   rows (a reshape's staging buffer);
+   rows (a reshape's staging buffer); linalg ops that used a demoted buffer in place
+   get SBUF tiles of their views (`layout_staging`);
 2. a physical alloc (a partition-contiguous `reinterpret_cast` when t_last < 128
    and nb_0 > 1);
 3. subview chains become block subviews `[0, off_i / t_i..., 0][t0, sz_i / t_i..., t_last]`
@@ -20,7 +21,9 @@ Per SBUF alloc of rank >= 2 (layout plans in `layout_physical`):
 4. ops on the whole buffer (copies to/from HBM, fills, elementwise ops, 2-D transposes)
    become block loops over 2-D tiles (`layout_copies`).
 Then HBM fills move to SBUF (NISA memset targets SBUF/PSUM only), copies and
-identity-map linalg ops with mismatched or > 2 ranks get 2-D operands, and every
+identity-map linalg ops with mismatched or > 2 ranks get 2-D operands (unless one
+operand is a strided view no 2-D collapse expresses, a `[128, heads, d]` slice of an
+HBM tensor: then the op keeps its 3-D tiles, an N-D access pattern), and every
 `nkipy.layout` is erased.
 
     %a = memref.alloc() : memref<256x256xf32, 3 : i32>
@@ -67,6 +70,7 @@ from nkipy_kg.passes.layout_columns import column_tile, vector_as_columns
 from nkipy_kg.passes.layout_copies import (Physical, add_index, block_index, decompose_hbm_fill, fix_ranks,
                                            is_hbm_fill, is_identity_op, tile_subview_use, tile_whole_use)
 from nkipy_kg.passes.layout_physical import PASS_NAME, demote, physical_alloc, plan_for
+from nkipy_kg.passes.layout_staging import stage_in_place_uses
 from nkipy_kg.passes.layout_vectors import (IGNORED_USES, drop_leading_units, is_long_vector, subview_offsets_sizes,
                                             vector_as_row)
 from nkipy_kg.passes.layout_views import Index, collapse, expand_leading_units, is_collapsible, subview
@@ -118,11 +122,13 @@ def _legalize(alloc: ir.Operation, partitions: int) -> None:
     if plan is None:
         if _overflows_partitions(alloc, partitions):
             demote(alloc)
+            stage_in_place_uses(alloc, partitions)
         else:
             drop_leading_units(alloc, partitions)
         return
     if plan == "demote":
         demote(alloc)
+        stage_in_place_uses(alloc, partitions)  # ops that read or wrote it in SBUF get tiles
         return
     phys = Physical(physical_alloc(alloc, plan), plan)
     base = phys.view if defining_op(phys.view).name == "memref.alloc" else defining_op(phys.view).operands[0]

@@ -36,6 +36,8 @@ loops. Loops, index arithmetic and views are kept; every other op is replaced:
 |                                               | combine into the init (accumulates across tiles)    |
 | reduction over the partition axis alone       | cross_partition_reduce + combine                    |
 | generic over [1, P, F] tiles (unit iter dims) | the same rows on collapse_shape views without them  |
+| [P, 1, F] operand of a [P, H, F] generic      | tensor_tensor_arith reading it with a zero stride   |
+|                                               | along H (a broadcast access pattern)                |
 | 1-D operand of a 2-D generic ([n] SBUF = n    | [P] read per row: [P, 1] tensor_scalar broadcast;   |
 | partitions x 1)                               | [F] read along the free axis: PE transpose to a     |
 |                                               | [1, F] row, then the row broadcast above            |

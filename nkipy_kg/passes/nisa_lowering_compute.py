@@ -69,6 +69,8 @@ def unary(origin: ir.Operation, kind: str, src: tuple, dst: ir.Value) -> None:
 
 
 def binary(origin: ir.Operation, alu: str, lhs: tuple, rhs: tuple, dst: ir.Value) -> None:
+    if {lhs[0], rhs[0]} == {"tile", "bcast"}:
+        lhs, rhs = ("tile", lhs[1]), ("tile", rhs[1])  # tensor_tensor broadcasts size-1 free dims
     if lhs[0] == "tile" and rhs[0] == "tile":
         if space(lhs[1]) == MemSpace.Psum and space(rhs[1]) == MemSpace.Psum:
             raise error(origin, "both inputs in PSUM; a Vector instruction reads at most one")
@@ -99,6 +101,8 @@ def operand_kind(origin: ir.Operation, value: ir.Value, m: ir.Attribute) -> tupl
     dims, res = map_dims(m), map_results(m)
     if res == dims:
         return ("tile", value)
+    if len(dims) > 2 and _free_broadcast(res, dims, shape(value)):
+        return ("bcast", value)  # [P, 1, F] read across a middle dim: a zero-stride access pattern
     if len(dims) != 2:
         raise error(origin, f"operand indexing map {ir.AffineMapAttr(m).value} over {len(dims)} dims: "
                             "only identities are supported beyond 2-D tiles")
@@ -115,6 +119,14 @@ def operand_kind(origin: ir.Operation, value: ir.Value, m: ir.Attribute) -> tupl
     raise error(origin, f"operand indexing map {ir.AffineMapAttr(m).value} is not an identity, "
                         "a per-partition [P, 1] broadcast, a [1, F] row broadcast or an [F, 1] column "
                         "read along the free axis (other broadcasts are not supported by linalg-to-nisa yet)")
+
+
+def _free_broadcast(res: list[str], dims: list[str], value_shape: list[int]) -> bool:
+    """An operand read through `(d0, ..., 0, ..., dn)`: every result its own dim or a
+    constant 0 on a size-1 free dim (never the partition dim)."""
+    if len(res) != len(dims) or res[0] != dims[0] or "0" not in res:
+        return False
+    return all(r == d or (r == "0" and n == 1) for r, d, n in zip(res, dims, value_shape))
 
 
 def lower_named(op: ir.Operation) -> None:
