@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from nkipy_kg import dtypes
 from nkipy_kg.dialects import nisa
 from nkipy_kg.dialects.nisa_base import BITVEC_OPS
 from nkipy_kg.dialects.nkipy import MemSpace
@@ -34,6 +35,7 @@ from nkipy_kg.sim.memory import Tile
 
 IMPLS: dict[type, Callable[[Instr, list], None]] = {}
 F32 = np.dtype(np.float32)
+BF16 = np.dtype(dtypes.bfloat16)
 
 
 def impl(op_class: type) -> Callable:
@@ -106,7 +108,11 @@ def matmul_written(t: Tile) -> np.ndarray:
 
 
 def f32(x: np.ndarray) -> np.ndarray:
-    return x if x.dtype == F32 else x.astype(F32)
+    if x.dtype == F32:
+        return x
+    if x.dtype == BF16:  # exact: a bf16 is the top half of its f32 (2x faster than astype)
+        return (x.view(np.uint16).astype(np.uint32) << 16).view(F32)
+    return x.astype(F32)
 
 
 def scalar(ins: Instr, x, ndim: int, role: str):
