@@ -65,8 +65,8 @@ def _near(buckets: dict, ids: tuple):
 class RegionIndex:
     def __init__(self) -> None:
         self.memories: dict[Any, dict[tuple[int, int], dict[Box, Region]]] = {}
-        # Bucket lists by (kind, box). The kind is part of the cache, not the key: an
-        # HBM buffer id can equal a MemSpace value (IntEnum), and the two bucket differently.
+        # Bucket lists by (kind, box): on-chip and HBM boxes bucket differently. (HBM keys
+        # are ("hbm", id) tuples, so they never equal the IntEnum MemSpace keys.)
         self._ids_cache: tuple[dict, dict] = ({}, {})      # [chip] box -> bucket ids
         self._query_cache: dict[TileBox, tuple] = {}        # tile box -> (box, bucket ids, key)
 
@@ -81,7 +81,7 @@ class RegionIndex:
 
     def _query(self, tbox: TileBox) -> tuple[Box, tuple, Any]:
         """(box without key, its bucket ids, key) of a `Tile.box()` tuple, cached. A hit
-        must have the very key object: an HBM id equal to a MemSpace value buckets differently."""
+        must have the very key object (cheap, and safe whatever keys compare equal)."""
         hit = self._query_cache.get(tbox)
         if hit is not None and hit[2] is tbox[0]:
             return hit
