@@ -304,10 +304,11 @@ func.func @vectors(%x: memref<128x64xf32, 3 : i32>, %v: memref<128xf32, 3 : i32>
   // CHECK: "nisa.transpose"(%[[WT]], %[[W]])
   // CHECK: %[[ROW:.*]] = "nisa.alloc"() : () -> memref<1x64xf32, 3 : i32>
   // CHECK: "nisa.tensor_copy"(%[[ROW]], %[[WT]])
-  // CHECK: %[[ONES:.*]] = "nisa.alloc"() : () -> memref<1x128xf32, 3 : i32>
-  // CHECK: "nisa.memset"(%[[ONES]]) {value = 1.000000e+00 : f32}
-  // CHECK: "nisa.matmul"(%{{.*}}, %[[ONES]], %[[ROW]]) {accumulate = false}
-  // CHECK: "nisa.tensor_tensor_arith"(%arg3, %arg0, %{{.*}}) {op = "multiply"}
+  // The row is a whole SBUF buffer: one DMA reads it on every partition (stride 0).
+  // CHECK: %[[REP:.*]] = memref.reinterpret_cast %[[ROW]] to offset: [0], sizes: [128, 64], strides: [0, 1]
+  // CHECK: %[[B:.*]] = "nisa.alloc"() : () -> memref<128x64xf32, 3 : i32>
+  // CHECK: "nisa.dma_copy"(%[[B]], %[[REP]])
+  // CHECK: "nisa.tensor_tensor_arith"(%arg3, %arg0, %[[B]]) {op = "multiply"}
   linalg.generic {indexing_maps = [#id, #f, #id], iterator_types = ["parallel", "parallel"]}
       ins(%x, %w : memref<128x64xf32, 3 : i32>, memref<64xf32, 3 : i32>) outs(%y : memref<128x64xf32, 3 : i32>) {
   ^bb0(%in: f32, %s: f32, %out: f32):
@@ -713,6 +714,28 @@ func.func @middle_broadcast(%x: memref<128x4x64xf32, 3 : i32>, %c: memref<128x1x
   ^bb0(%a: f32, %b: f32, %o: f32):
     %m = arith.mulf %a, %b : f32
     linalg.yield %m : f32
+  }
+  return
+}
+
+// -----
+
+// A [1, F] row that is not a whole SBUF allocation (here an argument) is broadcast on
+// the PE array: ones[1, P]^T @ row, copied out of PSUM.
+// CHECK-LABEL: func.func @row_on_pe
+// CHECK:         %[[ONES:.*]] = "nisa.alloc"() : () -> memref<1x128xf32, 3 : i32>
+// CHECK:         "nisa.memset"(%[[ONES]]) {value = 1.000000e+00 : f32}
+// CHECK:         "nisa.matmul"(%{{.*}}, %[[ONES]], %arg1) {accumulate = false}
+// CHECK:         "nisa.tensor_copy"
+// CHECK:         "nisa.tensor_tensor_arith"(%arg2, %arg0, %{{.*}}) {op = "add"}
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#r = affine_map<(d0, d1) -> (0, d1)>
+func.func @row_on_pe(%x: memref<128x64xf32, 3 : i32>, %w: memref<1x64xf32, 3 : i32>, %y: memref<128x64xf32, 3 : i32>) {
+  linalg.generic {indexing_maps = [#id2, #r, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %w : memref<128x64xf32, 3 : i32>, memref<1x64xf32, 3 : i32>) outs(%y : memref<128x64xf32, 3 : i32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
   }
   return
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from nkipy_kg._mlir import ir
 from nkipy_kg.dialects.nkipy import MemSpace
-from nkipy_kg.passes.nisa_lowering_common import alloc, emit, memref_of, release, shape
+from nkipy_kg.passes.nisa_lowering_common import alloc, emit, memref_of, release, shape, space, view
 from nkipy_kg.passes.nisa_lowering_transpose import static_slice
 
 
@@ -13,11 +13,19 @@ MOVING_FREE_MAX = 512  # nisa.matmul moving free size (one PSUM bank of fp32)
 
 
 def broadcast_rows(origin: ir.Operation, row: ir.Value, full: list[int], temps: list[ir.Value]) -> ir.Value:
-    """A [1, F] row repeated on P partitions: ones[1, P]^T @ row[1, F] on the PE array
-    (K = 1), 512 columns (one PSUM bank) at a time, copied from PSUM to an SBUF tile
-    (so it can pair with a PSUM operand)."""
+    """A [1, F] row repeated on P partitions. A row that is a whole SBUF buffer is one
+    DMA from a zero-partition-stride view of it (an access pattern that reads partition
+    0 P times: no PE work, no PSUM evacuation on VectorE). Otherwise ones[1, P]^T @
+    row[1, F] on the PE array (K = 1), 512 columns (one PSUM bank) at a time, copied from
+    PSUM to an SBUF tile (so it can pair with a PSUM operand)."""
     p, f = full
     et = ir.ShapedType(row.type).element_type
+    repeated = _repeated_view(origin, row, p)
+    if repeated is not None:
+        tile = alloc(origin, memref_of([p, f], et, MemSpace.Sbuf))
+        emit(origin, "dma_copy", [tile, repeated])
+        temps.append(tile)
+        return tile
     ones = alloc(origin, memref_of([1, p], et, MemSpace.Sbuf))
     emit(origin, "memset", [ones], value=ir.FloatAttr.get(ir.F32Type.get(), 1.0))
     tile = alloc(origin, memref_of([p, f], ir.F32Type.get(), MemSpace.Sbuf))
@@ -32,6 +40,25 @@ def broadcast_rows(origin: ir.Operation, row: ir.Value, full: list[int], temps: 
     release(origin, ones)
     temps.append(tile)
     return tile
+
+
+def _repeated_view(origin: ir.Operation, row: ir.Value, p: int) -> ir.Value | None:
+    """`row` (a whole [1, F] SBUF allocation) seen as [P, F] with partition stride 0."""
+    owner = row.owner
+    if not isinstance(row, ir.OpResult) or owner.operation.name != "nisa.alloc" or space(row) != MemSpace.Sbuf:
+        return None
+    t = ir.MemRefType(row.type)
+    f = t.shape[1]
+    with origin.location:
+        layout = ir.StridedLayoutAttr.get(0, [0, 1])
+        result = ir.MemRefType.get([p, f], t.element_type, layout, t.memory_space)
+        attributes = {
+            "static_offsets": ir.DenseI64ArrayAttr.get([0]),
+            "static_sizes": ir.DenseI64ArrayAttr.get([p, f]),
+            "static_strides": ir.DenseI64ArrayAttr.get([0, 1]),
+            "operandSegmentSizes": ir.DenseI32ArrayAttr.get([1, 0, 0, 0]),
+        }
+    return view(origin, "reinterpret_cast", result, row, attributes, "broadcast a row across partitions")
 
 
 def column_to_row(origin: ir.Operation, column: ir.Value, temps: list[ir.Value]) -> ir.Value:

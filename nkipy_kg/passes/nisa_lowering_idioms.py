@@ -12,7 +12,8 @@ into `a * (1 / b)` by then):
 
 Lowered op by op that is five instructions, four of them on VectorE (the reciprocal
 is its slowest); as an idiom it is one `nisa.activation` (the ISA has sigmoid and
-silu). The chain's intermediates must have no other reader, and `x` in both places
+silu). `x * x` is the `square` activation: one input on ScalarE instead of a two-input
+VectorE op (rmsnorm's mean of squares). The chain's intermediates must have no other reader, and `x` in both places
 must be the same tile (fusion reads a shared input once, so it is one block argument).
 """
 
@@ -33,6 +34,9 @@ def activation_idioms(compute: list[ir.Operation]) -> tuple[dict[int, tuple[str,
         if found is not None:
             x, chain = found
             idioms[k], absorbed = ("sigmoid", x), absorbed | chain
+    for k, b in enumerate(compute):
+        if b.name == "arith.mulf" and b.operands[0] == b.operands[1] and k not in idioms:
+            idioms[k] = ("square", b.operands[0])  # ScalarE, not a two-input VectorE op
     for k, b in enumerate(compute):
         found = _silu(b, index, compute, idioms)
         if found is not None:
