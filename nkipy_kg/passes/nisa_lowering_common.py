@@ -11,7 +11,9 @@ from nkipy_kg._mlir import MLIRError, ir
 from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.errors import PassError
 from nkipy_kg.passes.common import memory_space, pass_error
-from nkipy_kg.targets import Target, get_target
+from nkipy_kg.dialects.nisa_base import module_target
+from nkipy_kg.passes.memref_helpers import is_inside
+from nkipy_kg.targets import Target
 
 PASS_NAME = "linalg-to-nisa"
 ON_CHIP = frozenset({MemSpace.Sbuf, MemSpace.Psum})
@@ -75,11 +77,9 @@ def attrs(**values) -> dict[str, ir.Attribute]:
 def target_of(op: ir.Operation) -> Target:
     """The target linalg-to-nisa lowers for: the enclosing module's `nisa.target`."""
     cur = op
-    while cur is not None and cur.name != "builtin.module":
+    while cur.parent is not None and cur.name != "builtin.module":
         cur = cur.parent
-    if cur is None or "nisa.target" not in cur.attributes:
-        return get_target(None)
-    return get_target(ir.StringAttr(cur.attributes["nisa.target"]).value)
+    return module_target(cur)
 
 
 def emit(origin: ir.Operation, name: str, operands: list, results: list | None = None,
@@ -148,22 +148,12 @@ def constant_value(value: ir.Value) -> float | None:
     return None
 
 
-def _defined_inside(value: ir.Value, op: ir.Operation) -> bool:
-    if not isinstance(value, ir.OpResult):
-        return False
-    parent = value.owner.operation.parent
-    while parent is not None and parent.name != "builtin.module":
-        if parent == op:
-            return True
-        parent = parent.parent
-    return False
-
-
 def scalar_operand(origin: ir.Operation, value: ir.Value) -> ir.Value:
     """An f32 SSA scalar for a tensor-scalar instruction. A constant is re-materialised
     before `origin`: it may be defined in the body of the op being lowered, which is
     erased afterwards (canonicalize hoists body constants, a hand-written test does not)."""
-    if isinstance(value.type, ir.F32Type) and not _defined_inside(value, origin):
+    inside = isinstance(value, ir.OpResult) and is_inside(value.owner.operation, origin)
+    if isinstance(value.type, ir.F32Type) and not inside:
         return value
     c = constant_value(value)
     if c is None:
