@@ -6,8 +6,9 @@
     result.profile.to_perfetto("trace.json")
 
 `interpreter.py` walks the function, `impls.py` is the per-instruction NumPy
-semantics, `memory.py` the SBUF/PSUM allocator, `cost_model.py` the listener that
-schedules instructions over the engines with the rates in `costs.py`.
+semantics (reading and writing tiles through `tile_io.py`), `memory.py` the SBUF/PSUM
+allocator, `cost_model.py` the listener that schedules instructions over the engines
+with the rates in `costs.py`.
 """
 
 from nkipy_kg.sim.api import load_nisa, simulate
