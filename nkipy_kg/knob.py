@@ -121,7 +121,9 @@ def knob(target: Any) -> KnobBuilder:
 
 
 def fuse(*tensors: Any) -> None:
-    """Ask the compiler to fuse the loops producing `tensors` (at least two)."""
+    """Ask the compiler to fuse the loops producing `tensors` (at least two, tiled with
+    equal outer loops). One may read another where each iteration reads only what the
+    same iteration computed (see `knob-driven-fusion`); shapes and dtypes may differ."""
     what = "knob.fuse"
     if len(tensors) < 2:
         raise KnobError(f"{what}: needs at least 2 tensors, got {len(tensors)}", user_source_loc(what))
@@ -130,9 +132,14 @@ def fuse(*tensors: Any) -> None:
     values = [t.knob_target for t in tensors]
     if not all(isinstance(v, ir.OpResult) for v in values):
         raise KnobError(f"{what}: function arguments cannot be fused", user_source_loc(what))
-    if len({str(v.type) for v in values}) > 1:
-        # nkipy.fuse_op is a variadic IRDL op, and IRDL binds one type for all its operands.
-        raise KnobError(f"{what}: fusing tensors of different types ({', '.join(str(v.type) for v in values)}) "
-                        "is not supported yet", user_source_loc(what),
-                        hint="fuse ops whose results have the same shape and dtype")
-    FuseOp(values, loc=_builder.current().loc(what))
+    loc = _builder.current().loc(what)
+    by_type: dict[str, list[ir.Value]] = {}
+    for v in values:
+        by_type.setdefault(str(v.type), []).append(v)
+    if len(by_type) == 1:
+        FuseOp(values, loc=loc)
+        return
+    # IRDL binds one type for all operands of a variadic: one fuse_op per type, tied by `group`.
+    group = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), _builder.current().next_fuse_group())
+    for same in by_type.values():
+        FuseOp(same, loc=loc).operation.attributes["group"] = group

@@ -24,6 +24,10 @@ class Target:
     # VectorE and GpSimdE may read and write SBUF at the same time: NC-v3 yes, NC-v2 no
     # (the compiler serialises them there; neuroncore-model.md §1.3 concurrency).
     vector_gpsimd_share_sbuf: bool = False
+    # VectorE and ScalarE clocks in GHz (neuroncore-model.md §1.2); linalg-to-nisa puts
+    # a copy or a multiply-add that either engine can run on the one less loaded.
+    vector_ghz: float = 1.12
+    scalar_ghz: float = 1.4
 
     @property
     def matmul_free_max(self) -> int:
@@ -35,7 +39,8 @@ TARGETS: dict[str, Target] = {
     # trn1: NeuronCore-v2, 192 KiB SBUF per partition, 16 KiB reserved.
     "trn1": Target(name="trn1", sbuf_bytes_per_partition=180224),
     # trn2: NeuronCore-v3, 224 KiB SBUF per partition; usable 212984 B per KLR kernelEnv.
-    "trn2": Target(name="trn2", sbuf_bytes_per_partition=212984, vector_gpsimd_share_sbuf=True),
+    "trn2": Target(name="trn2", sbuf_bytes_per_partition=212984, vector_gpsimd_share_sbuf=True,
+                   vector_ghz=0.96, scalar_ghz=1.2),
 }
 
 DEFAULT_TARGET = "trn2"

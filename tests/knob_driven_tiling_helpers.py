@@ -1,9 +1,10 @@
 """Shared by the tests of stages 7-10 (knob-driven-tiling .. canonicalize-loop-step).
 
-`prepared(name)` gives a catalogue kernel the way stage 7 receives it: batch
-matmuls decomposed, op ids assigned and every annotatable op carrying a
-`nkipy.tile_op` and a `nkipy.layout` (a stand-in for infer-layout: the user's
-knobs, else the reference's default tiles).
+`prepared(name)` gives a catalogue kernel the way stage 7 receives it: stages 1-6
+of the pipeline (infer-layout included, so unannotated elementwise intermediates
+are fused into their readers as in a real compile, which `knob.fuse` of the
+softmax in `attention` relies on), then every annotatable op left without a
+`nkipy.tile_op` or `nkipy.layout` gets one (the reference's default tiles).
 """
 
 from __future__ import annotations
@@ -77,5 +78,9 @@ def prepared(name: str) -> tuple[str, list[np.ndarray]]:
     case = CATALOGUE[name]
     arrays = case.inputs()
     text = nkipy_kg.trace(case.fn).to_mlir(*arrays).operation.get_asm(enable_debug_info=True)
-    text = run_passes(text, "decompose-batch-matmul", "assign-linalg-op-ids")
+    text = run_passes(text, *STAGES_1_TO_6)
     return annotate(text), arrays
+
+
+STAGES_1_TO_6 = ("remove-redundant-zero-fill", "prepare-arithmetic", "decompose-batch-matmul", "infer-layout",
+                 "canonicalize-partition-dim", "assign-linalg-op-ids")

@@ -330,3 +330,30 @@ def test_returned_hbm_allocation_is_an_output() -> None:
 }}"""
     (out,) = simulate(text, x).outputs
     np.testing.assert_array_equal(out, np.abs(x))
+
+
+@pytest.mark.parametrize("dst_dtype", ["f32", "bf16"])
+def test_activation_reduce_writes_the_activation_and_its_fp32_row_sums(dst_dtype: str) -> None:
+    """exp(x - m) and its row sum in one ScalarE instruction; the sum is of the fp32
+    results, before dst's rounding (so with a bf16 dst it is not the sum of dst)."""
+    x = rng.standard_normal((128, 64)).astype(np.float32)
+    negm = -x.max(axis=1, keepdims=True)
+    load_x, _ = load_store("x", (128, 64), "f32")
+    load_b, _ = load_store("b", (128, 1), "f32")
+    sb, col = T((128, 64), "f32", 3), T((128, 1), "f32", 3)
+    yt, ob, os_ = T((128, 64), dst_dtype, 3), T((128, 64), dst_dtype, 4), T((128, 1), "f32", 4)
+    body = load_x + load_b + f"""    %y = "nisa.alloc"() : () -> {yt}
+    %s = "nisa.alloc"() : () -> {col}
+    "nisa.activation_reduce"(%y, %s_x, %s, %s_b) {{op = "exp", operandSegmentSizes = array<i32: 1, 1, 1, 1, 0>}} : ({yt}, {sb}, {col}, {col}) -> ()
+    "nisa.dma_copy"(%out, %y) : ({ob}, {yt}) -> ()
+    "nisa.dma_copy"(%sum, %s) : ({os_}, {col}) -> ()"""
+    args = [("x", (128, 64), "f32", 1), ("b", (128, 1), "f32", 1), ("out", (128, 64), dst_dtype, 4),
+            ("sum", (128, 1), "f32", 4)]
+    out_dtype = np.float32 if dst_dtype == "f32" else BF16
+    result = simulate(kernel(args, body), x, negm, np.zeros((128, 64), out_dtype), np.zeros((128, 1), np.float32))
+    e = np.exp(x + negm, dtype=np.float32)
+    np.testing.assert_array_equal(result.args[2], e.astype(out_dtype))
+    np.testing.assert_allclose(result.args[3], e.sum(axis=1, keepdims=True), rtol=1e-6)
+    if dst_dtype == "bf16":
+        rounded = result.args[2].astype(np.float32).sum(axis=1, keepdims=True)
+        assert np.any(rounded != result.args[3])

@@ -41,10 +41,11 @@ func.func @unary(%x: memref<128x64xf32, 3 : i32>, %v: memref<128x1xf32, 3 : i32>
   // CHECK: "nisa.reciprocal"(%arg2, %arg0)
   linalg.reciprocal ins(%x : memref<128x64xf32, 3 : i32>) outs(%y : memref<128x64xf32, 3 : i32>)
   // CHECK: %[[M1:.*]] = arith.constant -1.000000e+00 : f32
-  // CHECK: "nisa.tensor_scalar_arith"(%arg2, %arg0, %[[M1]]) {op0 = "multiply"
+  // VectorE has the reciprocal: the multiply goes to ScalarE (nisa_lowering_engines.py)
+  // CHECK: "nisa.tensor_scalar_arith"(%arg2, %arg0, %[[M1]]) {engine = "Scalar", op0 = "multiply"
   linalg.negf ins(%x : memref<128x64xf32, 3 : i32>) outs(%y : memref<128x64xf32, 3 : i32>)
   // x - 2.0 with the constant on the right
-  // CHECK: "nisa.tensor_scalar_arith"(%arg2, %arg0, %{{.*}}) {op0 = "subtract", operandSegmentSizes = array<i32: 1, 1, 1, 0>}
+  // CHECK: "nisa.tensor_scalar_arith"(%arg2, %arg0, %{{.*}}) {{[{](engine = "[A-Za-z]+", )?}}op0 = "subtract", operandSegmentSizes = array<i32: 1, 1, 1, 0>}
   linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
       ins(%x : memref<128x64xf32, 3 : i32>) outs(%y : memref<128x64xf32, 3 : i32>) {
   ^bb0(%in: f32, %out: f32):
@@ -52,7 +53,7 @@ func.func @unary(%x: memref<128x64xf32, 3 : i32>, %v: memref<128x1xf32, 3 : i32>
     linalg.yield %0 : f32
   }
   // 2.0 / x: the scalar is the lhs of a non-commutative op -> reverse0
-  // CHECK: "nisa.tensor_scalar_arith"(%arg2, %arg0, %{{.*}}) {op0 = "divide", operandSegmentSizes = array<i32: 1, 1, 1, 0>, reverse0 = true}
+  // CHECK: "nisa.tensor_scalar_arith"(%arg2, %arg0, %{{.*}}) {{[{](engine = "[A-Za-z]+", )?}}op0 = "divide", operandSegmentSizes = array<i32: 1, 1, 1, 0>, reverse0 = true}
   linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
       ins(%x : memref<128x64xf32, 3 : i32>) outs(%y : memref<128x64xf32, 3 : i32>) {
   ^bb0(%in: f32, %out: f32):
@@ -61,7 +62,7 @@ func.func @unary(%x: memref<128x64xf32, 3 : i32>, %v: memref<128x1xf32, 3 : i32>
   }
   // x * v[p] with a [P, 1] broadcast, then exp: an SBUF temporary holds the product
   // CHECK: %[[T:.*]] = "nisa.alloc"() : () -> memref<128x64xf32, 3 : i32>
-  // CHECK: "nisa.tensor_scalar_arith"(%[[T]], %arg0, %arg1) {op0 = "multiply"
+  // CHECK: "nisa.tensor_scalar_arith"(%[[T]], %arg0, %arg1) {{[{](engine = "[A-Za-z]+", )?}}op0 = "multiply"
   // CHECK: "nisa.activation"(%arg2, %[[T]]) {op = "exp"
   // CHECK: "nisa.release"(%[[T]])
   linalg.generic {indexing_maps = [#id, #col, #id], iterator_types = ["parallel", "parallel"]}
@@ -271,7 +272,7 @@ func.func @unit_dims(%x: memref<1x128x64xf32, 3 : i32>, %m: memref<1x128x1xf32, 
     %0 = arith.maximumf %in, %out : f32
     linalg.yield %0 : f32
   }
-  // CHECK: "nisa.tensor_scalar_arith"(%{{.*}}, %{{.*}}, %{{.*}}) {op0 = "subtract", operandSegmentSizes = array<i32: 1, 1, 1, 0>} : (memref<128x64xf32, 3 : i32>, memref<128x64xf32, 3 : i32>, memref<128x1xf32, 3 : i32>)
+  // CHECK: "nisa.tensor_scalar_arith"(%{{.*}}, %{{.*}}, %{{.*}}) {{[{](engine = "[A-Za-z]+", )?}}op0 = "subtract", operandSegmentSizes = array<i32: 1, 1, 1, 0>} : (memref<128x64xf32, 3 : i32>, memref<128x64xf32, 3 : i32>, memref<128x1xf32, 3 : i32>)
   linalg.generic {indexing_maps = [#id3, #col3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
       ins(%x, %m : memref<1x128x64xf32, 3 : i32>, memref<1x128x1xf32, 3 : i32>) outs(%y : memref<1x128x64xf32, 3 : i32>) {
   ^bb0(%in: f32, %s: f32, %out: f32):
@@ -292,7 +293,7 @@ func.func @unit_dims(%x: memref<1x128x64xf32, 3 : i32>, %m: memref<1x128x1xf32, 
 // CHECK-LABEL: func.func @vectors
 func.func @vectors(%x: memref<128x64xf32, 3 : i32>, %v: memref<128xf32, 3 : i32>, %w: memref<64xf32, 3 : i32>, %y: memref<128x64xf32, 3 : i32>) {
   // CHECK: %[[V:.*]] = memref.expand_shape %arg1 {{\[}}[0, 1]] output_shape [128, 1] : memref<128xf32, 3 : i32> into memref<128x1xf32, 3 : i32>
-  // CHECK: "nisa.tensor_scalar_arith"(%arg3, %arg0, %[[V]]) {op0 = "multiply"
+  // CHECK: "nisa.tensor_scalar_arith"(%arg3, %arg0, %[[V]]) {{[{](engine = "[A-Za-z]+", )?}}op0 = "multiply"
   linalg.generic {indexing_maps = [#id, #p, #id], iterator_types = ["parallel", "parallel"]}
       ins(%x, %v : memref<128x64xf32, 3 : i32>, memref<128xf32, 3 : i32>) outs(%y : memref<128x64xf32, 3 : i32>) {
   ^bb0(%in: f32, %s: f32, %out: f32):
@@ -540,11 +541,11 @@ func.func @body_rows(%x: memref<128x64xf32, 3 : i32>, %v: memref<128x1xf32, 3 : 
     linalg.yield %r : f32
   }
   // CHECK: %[[N:.*]] = "nisa.alloc"()
-  // CHECK-NEXT: "nisa.tensor_scalar_arith"(%[[N]], %[[X]], %{{.*}}) {op0 = "is_lt"
+  // CHECK-NEXT: "nisa.tensor_scalar_arith"(%[[N]], %[[X]], %{{.*}}) {{[{](engine = "[A-Za-z]+", )?}}op0 = "is_lt"
   // CHECK-NEXT: %[[S:.*]] = "nisa.alloc"()
   // CHECK-NEXT: %[[D:.*]] = arith.constant 0xCB800000 : f32
   // CHECK-NEXT: %[[C:.*]] = arith.constant 0x4B000000 : f32
-  // CHECK-NEXT: "nisa.tensor_scalar_arith"(%[[S]], %[[N]], %[[D]], %[[C]]) {op0 = "multiply", op1 = "add", operandSegmentSizes = array<i32: 1, 1, 1, 1>}
+  // CHECK-NEXT: "nisa.tensor_scalar_arith"(%[[S]], %[[N]], %[[D]], %[[C]]) {{[{](engine = "[A-Za-z]+", )?}}op0 = "multiply", op1 = "add", operandSegmentSizes = array<i32: 1, 1, 1, 1>}
   // CHECK-NEXT: "nisa.release"(%[[N]])
   // CHECK-NEXT: "nisa.tensor_tensor_arith"(%[[Y]], %[[X]], %[[S]]) {op = "add"}
   // CHECK-NEXT: "nisa.release"(%[[S]])
@@ -557,7 +558,7 @@ func.func @body_rows(%x: memref<128x64xf32, 3 : i32>, %v: memref<128x1xf32, 3 : 
     linalg.yield %t : f32
   }
   // CHECK: %[[N:.*]] = "nisa.alloc"()
-  // CHECK-NEXT: "nisa.tensor_scalar_arith"(%[[N]], %[[X]], %{{.*}}) {op0 = "is_lt"
+  // CHECK-NEXT: "nisa.tensor_scalar_arith"(%[[N]], %[[X]], %{{.*}}) {{[{](engine = "[A-Za-z]+", )?}}op0 = "is_lt"
   // CHECK-NEXT: %[[F:.*]] = "nisa.alloc"() : () -> memref<128x64xf32, 3 : i32>
   // CHECK-NEXT: "nisa.memset"(%[[F]]) {value = 2.000000e+00 : f32}
   // CHECK-NEXT: "nisa.select"(%[[Y]], %[[N]], %[[F]], %[[X]])
@@ -572,7 +573,7 @@ func.func @body_rows(%x: memref<128x64xf32, 3 : i32>, %v: memref<128x1xf32, 3 : 
   }
   // CHECK: %[[E:.*]] = "nisa.alloc"() : () -> memref<128x64xf32, 3 : i32>
   // CHECK-NEXT: "nisa.activation"(%[[E]], %[[B]]) {op = "exp"
-  // CHECK-NEXT: "nisa.tensor_scalar_arith"(%[[YB]], %[[E]], %{{.*}}) {op0 = "multiply"
+  // CHECK-NEXT: "nisa.tensor_scalar_arith"(%[[YB]], %[[E]], %{{.*}}) {{[{](engine = "[A-Za-z]+", )?}}op0 = "multiply"
   // CHECK-NEXT: "nisa.release"(%[[E]])
   // CHECK-NOT: "nisa.tensor_copy"
   linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
@@ -589,7 +590,7 @@ func.func @body_rows(%x: memref<128x64xf32, 3 : i32>, %v: memref<128x1xf32, 3 : 
   // CHECK-NEXT: %[[R:.*]] = "nisa.alloc"() : () -> memref<128x1xf32, 3 : i32>
   // CHECK-NEXT: "nisa.reciprocal"(%[[R]], %[[A]])
   // CHECK-NEXT: "nisa.release"(%[[A]])
-  // CHECK-NEXT: "nisa.tensor_scalar_arith"(%[[Y]], %[[X]], %[[R]]) {op0 = "multiply"
+  // CHECK-NEXT: "nisa.tensor_scalar_arith"(%[[Y]], %[[X]], %[[R]]) {{[{](engine = "[A-Za-z]+", )?}}op0 = "multiply"
   // CHECK-NEXT: "nisa.release"(%[[R]])
   linalg.generic {indexing_maps = [#id, #col, #id], iterator_types = ["parallel", "parallel"]}
       ins(%x, %v : memref<128x64xf32, 3 : i32>, memref<128x1xf32, 3 : i32>) outs(%y : memref<128x64xf32, 3 : i32>) {

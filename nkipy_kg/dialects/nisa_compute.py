@@ -133,13 +133,49 @@ class ActivationOp(Nisa.Operation, name="activation"):
     def verify_invariants(self) -> bool:
         if not (check_op_attr(self, "op", ACTIVATION_FUNCS) and check_unary(self, SBUF_OR_PSUM, SBUF_OR_PSUM)):
             return False
-        parts = memref_type(self.operands[1]).shape[0]
-        if not (check_scalar(self, "bias", self.bias, parts) and check_scalar(self, "scale", self.scale, parts)):
+        return _check_bias_scale(self)
+
+
+def _check_bias_scale(op: ir.OpView) -> bool:
+    """`bias` and `scale`: f32 scalars or [P, 1] tiles of src's partitions; a scale tile is fp32."""
+    parts = memref_type(op.src).shape[0]
+    if not (check_scalar(op, "bias", op.bias, parts) and check_scalar(op, "scale", op.scale, parts)):
+        return False
+    scale_t = memref_type(op.scale) if op.scale is not None else None
+    if scale_t is not None and str(scale_t.element_type) != "f32":
+        return fail(op, f"scale must be fp32, got a {scale_t.element_type} tile")
+    return True
+
+
+class ActivationReduceOp(Nisa.Operation, name="activation_reduce"):
+    """`dst = op(src * scale + bias)` as `activation`, and `reduce_res[p, 0]` = the sum
+    over the free axes of partition p's fp32 results, before their rounding to dst's
+    dtype (the accumulate taps ScalarE's fp32 datapath; NCM §2.1 `activation_reduce`,
+    `reduce_op` add, the only one on NC-v2). Costs one activation plus MIN_II (the
+    accumulator read-back, NCM §3.1). `reduce_res` is an fp32 `[P, 1]` SBUF tile.
+
+        "nisa.activation_reduce"(%e, %x, %rowsum, %negmax) {op = "exp",
+            operandSegmentSizes = array<i32: 1, 1, 1, 1, 0>}
+            : (memref<128x512xf32, 3 : i32>, memref<128x512xf32, 3 : i32>,
+               memref<128x1xf32, 3 : i32>, memref<128x1xf32, 3 : i32>) -> ()
+    """
+
+    ENGINE = "Scalar"
+    dst: ext.Operand[ir.MemRefType]
+    src: ext.Operand[ir.MemRefType]
+    reduce_res: ext.Operand[ir.MemRefType]
+    bias: Optional[ext.Operand[ir.MemRefType | ir.F32Type]] = None
+    scale: Optional[ext.Operand[ir.MemRefType | ir.F32Type]] = None
+
+    def verify_invariants(self) -> bool:
+        if not (check_op_attr(self, "op", ACTIVATION_FUNCS) and check_unary(self, SBUF_OR_PSUM, SBUF_OR_PSUM)
+                and check_operand(self, "reduce_res", self.reduce_res, SBUF_ONLY)):
             return False
-        scale_t = memref_type(self.scale) if self.scale is not None else None
-        if scale_t is not None and str(scale_t.element_type) != "f32":
-            return fail(self, f"scale must be fp32, got a {scale_t.element_type} tile")
-        return True
+        parts = memref_type(self.operands[1]).shape[0]
+        res = memref_type(self.reduce_res)
+        if list(res.shape) != [parts, 1] or str(res.element_type) != "f32":
+            return fail(self, f"reduce_res must be an f32 [{parts}, 1] tile, got {self.reduce_res.type}")
+        return _check_bias_scale(self)
 
 
 class ReciprocalOp(Nisa.Operation, name="reciprocal"):
@@ -184,4 +220,5 @@ class SelectOp(Nisa.Operation, name="select"):
         return True
 
 
-ELEMENTWISE_OPS = (TensorTensorArithOp, TensorScalarArithOp, ActivationOp, ReciprocalOp, SelectOp)
+ELEMENTWISE_OPS = (TensorTensorArithOp, TensorScalarArithOp, ActivationOp, ActivationReduceOp, ReciprocalOp,
+                   SelectOp)

@@ -106,12 +106,22 @@ class LayoutOp(Nkipy.Operation, name="layout"):
 
 
 class FuseOp(Nkipy.Operation, name="fuse_op"):
-    """Fuse the (tiled) loops producing `targets` into one loop nest."""
+    """Fuse the (tiled) loops producing `targets` into one loop nest.
+
+    IRDL binds one type for all operands of a variadic, so `knob.fuse` of tensors
+    of different types emits one fuse_op per type, all with the same optional
+    `group: i64`; knob-driven-fusion fuses a group's targets together:
+
+        "nkipy.fuse_op"(%s, %e) {group = 0 : i64} : (tensor<2x256x256xf32>, tensor<2x256x256xf32>) -> ()
+        "nkipy.fuse_op"(%m) {group = 0 : i64} : (tensor<2x256x1xf32>) -> ()
+    """
 
     targets: Sequence[ext.Operand[ir.RankedTensorType | ir.MemRefType]]
 
     def verify_invariants(self) -> bool:
-        if len(self.operands) < 2:
+        if "group" in self.attributes and not isinstance(self.attributes["group"], ir.IntegerAttr):
+            return _fail(self, "group must be an integer attribute")
+        if len(self.operands) < (1 if "group" in self.attributes else 2):
             return _fail(self, "requires at least 2 target tensors to fuse")
         return True
 

@@ -48,6 +48,12 @@ class TraceBuilder:
         self.func_op: func.FuncOp | None = None
         self._ips: list[ir.InsertionPoint] = []
         self.custom_ops: dict[str, object] = {}  # symbol -> CustomOp called by this trace
+        self._fuse_groups = 0
+
+    def next_fuse_group(self) -> int:
+        """A fresh `nkipy.fuse_op` group id (numbered per trace, so the IR is reproducible)."""
+        self._fuse_groups += 1
+        return self._fuse_groups - 1
 
     # -- lifetime ---------------------------------------------------------------------
     @contextmanager

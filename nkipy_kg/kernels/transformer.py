@@ -54,12 +54,22 @@ def silu_ffn(x: np.ndarray, w_gate: np.ndarray, w_up: np.ndarray, w_down: np.nda
 
 
 def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """softmax(q k^T / sqrt(d)) v over heads: q, k, v are [heads, seq, d]."""
+    """softmax(q k^T / sqrt(d)) v over heads: q, k, v are [heads, seq, d].
+
+    The softmax is tiled by blocks of 128 query rows and whole key rows, and fused:
+    per block, the scaled scores, their max, exp, sum and the probabilities are
+    tiles in SBUF (8 KiB per partition for 2048 f32 keys), read from HBM once.
+    """
     scale = 1.0 / float(np.sqrt(q.shape[-1]))  # a Python float keeps the kernel in its own dtype
+    rows = [1, min(128, q.shape[1]), k.shape[1]]
     scores = q @ np.swapaxes(k, -1, -2) * scale
     m = np.max(scores, axis=-1, keepdims=True)
     e = np.exp(scores - m)
-    p = (e / np.sum(e, axis=-1, keepdims=True)).astype(q.dtype)  # a kernel-dtype p @ v (see silu_ffn)
+    s = np.sum(e, axis=-1, keepdims=True)
+    p = (e / s).astype(q.dtype)  # a kernel-dtype p @ v (see silu_ffn)
+    for t in (scores, m, e, s, p):
+        knob.knob(t).tile_op(tile_size=rows)
+    knob.fuse(scores, m, e, s, p)
     return p @ v
 
 

@@ -16,7 +16,8 @@ bufferization leaves them on a `bufferization.to_tensor` of the buffer. This pas
    `nkipy.gather`) resolves to the `bufferization.to_buffer` of it, if any;
    otherwise the pass fails. After this pass every `nkipy.layout` operand is a
    memref (legalize-layout and insert-spill-reload rely on it); the layouts
-   are kept for them. Every `nkipy.tile_op` is erased (tiling consumed them).
+   are kept for them. Every `nkipy.tile_op` is erased (tiling consumed them), and
+   so is a `nkipy.fuse_op` left by a pipeline that did not tile (fusion consumes them).
 1. **function boundaries**: memref arguments and returned buffers become
    SharedHbm (4); the function type follows. Custom-op calls are kernel boundaries
    too: their operands, results and (private) declarations become SharedHbm.
@@ -137,11 +138,12 @@ def _move_annotations_to_buffers(func_op: ir.Operation) -> list[ir.Operation]:
 
     Returns the layout ops (all on memrefs now).
     """
-    found: dict[str, list[ir.Operation]] = {"nkipy.tile_op": [], "nkipy.layout": [], "bufferization.to_tensor": []}
+    found: dict[str, list[ir.Operation]] = {"nkipy.tile_op": [], "nkipy.fuse_op": [], "nkipy.layout": [],
+                                            "bufferization.to_tensor": []}
     for op in collect_named(func_op, *found):
         found[op.name].append(op)
     layouts = []
-    for tile in found["nkipy.tile_op"]:
+    for tile in found["nkipy.tile_op"] + found["nkipy.fuse_op"]:
         tile.erase()
     for layout in found["nkipy.layout"]:
         target = layout.operands[0]

@@ -29,17 +29,32 @@ the two loops are moved out of the way first: ops that depend on the first loop
 (e.g. its `nkipy.layout`) go after the second loop, the others (side-effect free:
 no memref operands, no calls) are hoisted above the first loop.
 
+Beyond the reference (whose upstream helper assumes independent loops), a loop may
+read an earlier target's result when it reads, in each iteration, only the stripe
+of rows (or of any dim) that the same iteration of the producer computes
+(`fusion_deps.py`): softmax's `m = max(x)`, `e = exp(x - m)`, `s = sum(e)` and
+`e / s` fuse into one loop over row blocks. The read then takes the value the
+producer part yields in the fused body; `extract_slice(insert_slice)` of the same
+slice folds to the tile, and a carried full tensor that nothing reads any more is
+dropped (its inserts go), so the intermediate stays a per-iteration tile.
+Targets of `fuse_op`s with the same `group` attribute (tensors of different types,
+see `nkipy.fuse_op`) are fused together.
+
 Errors (located at the fuse_op): a target not produced by an `scf.for` ("was it
 tiled?"); loops with different bounds or steps ("ensure their tile_op tile_size
-matches"); targets in different blocks; and, beyond the reference (whose upstream
-helper assumes independence and would produce invalid IR), a loop that reads
-another target's result, or an op with side effects between the loops.
+matches"); targets in different blocks; a loop that reads another target's result
+beyond the stripe its iteration computes; and an op with side effects between the loops.
 """
 
 from __future__ import annotations
 
 from nkipy_kg._mlir import ir, scf
 from nkipy_kg.passes.common import collect, is_inside_nkipy_region, pass_error
+from nkipy_kg.passes.fusion_cleanup import (drop_dead_chains, erase_dead_tensor_ops, fold_slices_of_inserts,
+                                             inline_single_trip, reuse_loaded_tiles)
+from nkipy_kg.passes.fusion_contract import contract_stripes
+from nkipy_kg.passes.fusion_slices import read_through_inserts
+from nkipy_kg.passes.fusion_deps import consumer_reads, why_not_fusable
 from nkipy_kg.passes.registry import python_pass
 
 PASS_NAME = "knob-driven-fusion"
@@ -49,31 +64,69 @@ class NotFusable(Exception):
     """Two loops cannot be fused; the message says why."""
 
 
+class FuseFirst(Exception):
+    """The second loop reads a loop between the two (e.g. the reciprocal that
+    prepare-arithmetic made of `e / s`): that loop has to be fused first."""
+
+    def __init__(self, loop: ir.Operation) -> None:
+        super().__init__()
+        self.loop = loop
+
+
 @python_pass(PASS_NAME, "fuse the sibling scf.for nests named by nkipy.fuse_op")
 def knob_driven_fusion(module_op: ir.Operation) -> None:
     """Fuse the loops of every fuse_op, then erase it (see the module docstring)."""
     fuse_ops = collect(module_op, lambda op: op.name == "nkipy.fuse_op" and not is_inside_nkipy_region(op))
-    for fuse_op in fuse_ops:
-        loops = _target_loops(fuse_op)
+    for group in _groups(fuse_ops):
+        loops = _target_loops(group)
         ordered = sorted(loops, key=lambda loop: _position(loop))
-        fuse_op.erase()
+        for fuse_op in group:
+            fuse_op.erase()
         fused = ordered[0]
         try:
             for loop in ordered[1:]:
-                fused = fuse_siblings(fused, loop)
+                fused = _fuse_with_between(fused, loop)
         except NotFusable as exc:
             raise pass_error(PASS_NAME, fused, f"cannot fuse the fuse_op targets: {exc}") from None
         fuse_inner_siblings(fused)
+        fold_slices_of_inserts(fused)
+        reuse_loaded_tiles(fused)
+        func = fused.parent.operation
+        erase_dead_tensor_ops(func)
+        drop_dead_chains(func)  # these two may rebuild `fused` itself
+        contract_stripes(func)
+        erase_dead_tensor_ops(func)
 
 
-def _target_loops(fuse_op: ir.Operation) -> list[ir.Operation]:
+def _fuse_with_between(fused: ir.Operation, loop: ir.Operation) -> ir.Operation:
+    """Fuse `loop` into `fused`, first fusing in the equal-bound loops between them it reads."""
+    while True:
+        try:
+            return fuse_siblings(fused, loop)
+        except FuseFirst as need:
+            fused = _fuse_with_between(fused, need.loop)
+
+
+def _groups(fuse_ops: list[ir.Operation]) -> list[list[ir.Operation]]:
+    """fuse_ops that share a `group` attribute form one group; any other is its own."""
+    groups: dict[object, list[ir.Operation]] = {}
+    for i, op in enumerate(fuse_ops):
+        key = ("group", ir.IntegerAttr(op.attributes["group"]).value) if "group" in op.attributes else i
+        groups.setdefault(key, []).append(op)
+    return list(groups.values())
+
+
+def _target_loops(group: list[ir.Operation]) -> list[ir.Operation]:
+    fuse_op = group[0]
     loops: list[ir.Operation] = []
-    for value in fuse_op.operands:
+    for value in (v for op in group for v in op.operands):
         if not isinstance(value, ir.OpResult) or value.owner.operation.name != "scf.for":
             raise pass_error(PASS_NAME, fuse_op, "fuse_op target is not produced by an scf.for (was it tiled?)")
         loop = value.owner.operation
         if loop not in loops:
             loops.append(loop)
+    if len(loops) < 2:
+        raise pass_error(PASS_NAME, fuse_op, "fuse_op targets are computed by one loop nest: nothing to fuse")
     for i, loop in enumerate(loops[1:], start=1):
         if not same_bounds(loops[0], loop):
             raise pass_error(PASS_NAME, fuse_op, f"fuse_op targets have mismatched loop bounds (target #0 vs #{i}); "
@@ -105,6 +158,7 @@ def same_bounds(a: ir.Operation, b: ir.Operation) -> bool:
 def fuse_siblings(first: ir.Operation, second: ir.Operation) -> ir.Operation:
     """Fuse `second` into `first` (same block, `first` before it, equal bounds); returns the new loop."""
     _make_adjacent(first, second)
+    reads = consumer_reads(second, first)  # producer -> consumer: the reads take the yielded value
     n_first = len(first.results)
     with first.location, ir.InsertionPoint(first):
         fused = scf.ForOp(first.operands[0], first.operands[1], first.operands[2],
@@ -120,6 +174,8 @@ def fuse_siblings(first: ir.Operation, second: ir.Operation) -> ir.Operation:
             old_arg.replace_all_uses_with(new_arg)
         for op in list(old.operations)[:-1]:
             op.operation.move_before(yield_op.operation)
+    for op, k in reads:
+        op.operands[0] = yielded[k]
     for i, result in enumerate(first.results):
         result.replace_all_uses_with(fused.results[i])
     for i, result in enumerate(second.results):
@@ -132,7 +188,15 @@ def fuse_siblings(first: ir.Operation, second: ir.Operation) -> ir.Operation:
 def fuse_inner_siblings(loop: ir.Operation) -> None:
     """Fuse consecutive independent equal-bound `scf.for`s in `loop`'s body, recursively."""
     body = loop.regions[0].blocks[0]
+    read_through_inserts(loop)  # a per-head block's rows read from the block itself
     inner = [op.operation for op in body.operations if op.operation.name == "scf.for"]
+    if any(consumer_reads(b, a) for a in inner for b in inner if a != b):
+        # Producer -> consumer: a whole-row tile's one-trip loop would keep the reduction
+        # (whose accumulator it carries) apart from its readers; inlined, they fuse here.
+        while any([inline_single_trip(op) for op in inner]):  # a one-trip loop may hold another
+            inner = [op.operation for op in body.operations if op.operation.name == "scf.for"]
+        read_through_inserts(loop)  # inlined bodies bring their inserts to this level
+        inner = [op.operation for op in body.operations if op.operation.name == "scf.for"]
     i = 0
     while i + 1 < len(inner):
         if not same_bounds(inner[i], inner[i + 1]):
@@ -164,8 +228,14 @@ def _make_adjacent(first: ir.Operation, second: ir.Operation) -> None:
             raise NotFusable(f"'{op.name}' between the loops may have side effects")
         else:
             before.append(op)
-    if _uses_any(second, tainted):
-        raise NotFusable("one loop reads the result of the other (only independent loops can be fused)")
+    culprit = next((op for op in after if _uses_any(second, set(op.results))), None)
+    if culprit is not None and culprit.name == "scf.for" and same_bounds(first, culprit):
+        raise FuseFirst(culprit)
+    if culprit is not None:
+        raise NotFusable(f"one loop reads a value computed from the other by '{culprit.name}' "
+                         "between them (fuse that op's loop too)")
+    if _uses_any(second, set(first.results)) and (why := why_not_fusable(first, second)) is not None:
+        raise NotFusable(f"one loop reads the result of the other: {why}")
     for op in before:
         op.move_before(first)
     for op in reversed(after):

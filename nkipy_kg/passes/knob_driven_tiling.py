@@ -77,6 +77,7 @@ from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.passes.common import (NAMED_BINARY, NAMED_UNARY, OP_ID, collect, is_inside_nkipy_region, is_matmul,
                                     is_reduction, iterator_types, pass_error)
 from nkipy_kg.passes import matmul_blocking
+from nkipy_kg.passes.fusion_deps import feeds_fuse_op
 from nkipy_kg.passes.matmul_transpose_fold import fold_transposed_lhs
 from nkipy_kg.passes.registry import python_pass
 from nkipy_kg.passes.sbuf_budget import live_across
@@ -109,6 +110,7 @@ class Request:
     loc: ir.Location
     elem_bytes: int = 4       # operand element size (matmul blocking)
     resident_bytes: int = 0   # SBUF bytes per partition of a matmul result that lives in Sbuf
+    fused: bool = False       # a knob.fuse target: its row blocks are single M tiles
 
 
 @python_pass(PASS_NAME, "emit the transform-dialect tiling schedule @__transform_main from nkipy.tile_op knobs",
@@ -173,7 +175,7 @@ def _request(op: ir.Operation, tile_op: ir.Operation, partitions: int) -> Reques
     elem_bytes = max(ir.ShapedType(op.operands[0].type).element_type.width // 8, 1) if is_matmul(op) else 4
     resident = _sbuf_result_bytes(op, partitions) + _sbuf_live_across(op, partitions) if is_matmul(op) else 0
     return Request(op.name, op_id, kind, tuple(tiles), dims, _promotions(op, kind), op.location, elem_bytes,
-                   resident)
+                   resident, is_matmul(op) and feeds_fuse_op(op.results[0]))
 
 
 def _iteration_domain(op: ir.Operation, tile_op: ir.Operation) -> tuple[str, tuple[int, ...], str, str]:
@@ -330,7 +332,8 @@ def _emit_elementwise(matched: ir.Value, request: Request) -> None:
 
 def _emit_matmul(matched: ir.Value, request: Request, hw: Target) -> None:
     mt, nt, kt = request.tiles
-    blocks = matmul_blocking.plan(request.dims, request.tiles, request.elem_bytes, hw, request.resident_bytes)
+    blocks = matmul_blocking.plan(request.dims, request.tiles, request.elem_bytes, hw, request.resident_bytes,
+                                  single_m_tiles=request.fused)
     if blocks.n_outer:  # the B block stays, the A^T blocks stream past it
         op = _tile(matched, [0, blocks.block_n, 0])
         _promote_all(op, request, {1})

@@ -31,9 +31,12 @@ loops. Loops, index arithmetic and views are kept; every other op is replaced:
 |                                               | intermediates in SBUF temporaries released after    |
 |                                               | their last use ([P,1] ones for ops on [P,1] inputs) |
 |                                               | spelled-out sigmoid / SiLU chains -> one activation |
-|                                               | sigmoid / silu (`nisa_lowering_idioms.py`)          |
+|                                               | sigmoid / silu (`nisa_lowering_idioms.py`); f(x+b), |
+|                                               | f(x-b) of a [P,1] b -> one activation with bias     |
 | reduction `linalg.generic` (trailing axes)    | tensor_reduce_arith into a temp + tensor_tensor     |
 |                                               | combine into the init (accumulates across tiles)    |
+|                                               | fp32 row sum of an activation's tile -> one         |
+|                                               | activation_reduce (`nisa_lowering_activation_reduce`)|
 | reduction over the partition axis alone       | cross_partition_reduce + combine                    |
 | generic over [1, P, F] tiles (unit iter dims) | the same rows on collapse_shape views without them  |
 | [P, 1, F] operand of a [P, H, F] generic      | tensor_tensor_arith reading it with a zero stride   |
@@ -78,6 +81,8 @@ from __future__ import annotations
 from nkipy_kg._mlir import ir
 from nkipy_kg.passes.common import collect
 from nkipy_kg.passes.nisa_lowering_accumulate import first_k_tile_overwrites
+from nkipy_kg.passes.nisa_lowering_activation_reduce import fold_reductions_into_activations
+from nkipy_kg.passes.nisa_lowering_engines import balance_engines
 from nkipy_kg.passes.nisa_lowering_common import PASS_NAME, VIEW_OPS, error
 from nkipy_kg.passes.nisa_lowering_custom import inline_custom_ops
 from nkipy_kg.passes.nisa_lowering_gather import is_gather, lower_gather_generic
@@ -110,6 +115,7 @@ def _run(module_op: ir.Operation, target: str) -> None:
     for op in collect(module_op, lambda o: o.name == "memref.alloc"):
         lower_alloc(op)
     inline_custom_ops(module_op)  # hand-written NISA bodies: nothing in them is lowered again
+    handwritten = collect(module_op, lambda o: o.name.startswith("nisa.") and o.name != "nisa.alloc")
     zero_fills = drop_copies_of_unwritten(module_op)  # before the copies are lowered
     matmuls: list[ir.Operation] = []
     for op in collect(module_op, _is_compute):
@@ -120,6 +126,9 @@ def _run(module_op: ir.Operation, target: str) -> None:
     for op in collect(module_op, lambda o: o.name == "memref.dealloc"):
         lower_dealloc(op)
     first_k_tile_overwrites(matmuls, zero_fills)
+    # Peepholes on the lowered instructions only: a hand-written body runs as written.
+    fold_reductions_into_activations(module_op, skip=handwritten)
+    balance_engines(module_op, get_target(target), skip=handwritten)
     for op in collect(module_op, _left_over):
         raise error(op, f"no nisa lowering for '{op.name}'")
 

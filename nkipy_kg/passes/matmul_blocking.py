@@ -35,16 +35,18 @@ class Blocking:
 
 
 def plan(dims: tuple[int, int, int], tiles: tuple[int, int, int], elem_bytes: int, target: Target,
-         resident_bytes: int = 0) -> Blocking:
+         resident_bytes: int = 0, single_m_tiles: bool = False) -> Blocking:
     """The block sizes and loop order that move the fewest operand bytes (see above);
-    `resident_bytes` per partition are taken by other buffers (an Sbuf-resident result)."""
+    `resident_bytes` per partition are taken by other buffers (an Sbuf-resident result).
+    `single_m_tiles`: A^T blocks of one M tile (a `knob.fuse` target: the consumer's
+    loop over row tiles fuses with the row-block loop only if their steps are equal)."""
     (m, n, k), (mt, nt, _) = dims, tiles
     reference = _reference(m, n, mt, nt, k, elem_bytes)
     per_column = -(-k // target.partitions) * elem_bytes  # SBUF bytes per partition per block column
     budget = target.sbuf_bytes_per_partition - resident_bytes - 2 * nt * 4  # two f32 PSUM-evacuation tiles
-    best = reference if _fits(reference, per_column, budget) else None
+    best = reference if _fits(reference, per_column, budget) and not single_m_tiles else None
     for n_outer in (False, True):  # on equal traffic: M outer (as the reference), then smaller blocks
-        for bm in _multiples(m, mt):
+        for bm in [mt] if single_m_tiles else _multiples(m, mt):
             for bn in _multiples(n, nt):
                 cand = _blocking(m, n, k, bm, bn, n_outer, elem_bytes)
                 if _fits(cand, per_column, budget) and (best is None or cand.traffic < best.traffic):

@@ -64,8 +64,13 @@ def _lower_chain(op: ir.Operation, compute: list[ir.Operation], env: dict, dst: 
     writer = _writer(compute, dst)
     last_use = {v: k for k, b in enumerate(compute) for v in b.operands}
     idioms, absorbed = activation_idioms(compute)
-    for k, (_, x) in idioms.items():
-        last_use[x] = max(last_use.get(x, k), k)
+    for k, idiom in list(idioms.items()):
+        if len(idiom) == 3 and not _bias_ok(env, idiom[2][0]):  # a full-tile or runtime bias
+            idioms.pop(k)
+            absorbed = absorbed - {idiom[2][2]}
+    for k, (_, x, *bias) in idioms.items():
+        for v in (x, *(b[0] for b in bias)):
+            last_use[v] = max(last_use.get(v, k), k)
     owned: dict = {}  # body value -> the temporary holding it (released after its last use)
     for k, b in enumerate(compute):
         if k in absorbed:
@@ -73,7 +78,7 @@ def _lower_chain(op: ir.Operation, compute: list[ir.Operation], env: dict, dst: 
         if k > writer or (b.name == "arith.extf" and k != writer):
             _alias(b, env, owned, last_use, k)
             continue
-        operands = [idioms[k][1]] if k in idioms else list(b.operands)
+        operands = [idioms[k][1], *(bias[0] for bias in idioms[k][2:])] if k in idioms else list(b.operands)
         args = [_kind(env, v) for v in operands]
         small = all(a[0] != "tile" for a in args) and any(a[0] == "pvec" for a in args)
         if small and k == writer:
@@ -84,7 +89,9 @@ def _lower_chain(op: ir.Operation, compute: list[ir.Operation], env: dict, dst: 
             out = owned[b.results[0]] = alloc(op, memref_of(dims, _temp_type(b), MemSpace.Sbuf))
         if small:  # [P, 1] operands are whole tiles of the [P, 1] temporary
             args = [("tile", a[1]) if a[0] == "pvec" else a for a in args]
-        if k in idioms:
+        if k in idioms and len(idioms[k]) == 3:
+            _biased_activation(op, idioms[k], args[0], env, out)
+        elif k in idioms:
             unary(op, idioms[k][0], args[0], out)
         else:
             _lower_body_op(op, b, args, out)
@@ -93,6 +100,31 @@ def _lower_chain(op: ir.Operation, compute: list[ir.Operation], env: dict, dst: 
             if last_use.get(v) == k and v in owned:
                 release(op, owned.pop(v))
     return list(owned.values())
+
+
+def _bias_ok(env: dict, bias: ir.Value) -> bool:
+    kind = _kind(env, bias)
+    return kind[0] == "pvec" or (kind[0] == "scalar" and constant_value(bias) is not None)
+
+
+def _biased_activation(op: ir.Operation, idiom: tuple, x: Kind, env: dict, out: ir.Value) -> None:
+    """out = f(x + bias) or f(x - bias) as one activation (see nisa_lowering_idioms)."""
+    func, _, (bias, negate, _) = idiom
+    if x[0] != "tile":
+        raise error(op, f"activation '{func}' of a broadcast operand is not supported")
+    kind = _kind(env, bias)
+    temp = None
+    if kind[0] == "scalar":
+        operand = f32_constant(op, -constant_value(bias) if negate else constant_value(bias))
+    elif negate:
+        temp = operand = alloc(op, memref_of(shape(kind[1]), ir.F32Type.get(), MemSpace.Sbuf))
+        emit(op, "tensor_scalar_arith", [temp, kind[1], f32_constant(op, -1.0)], op0="multiply",
+             operandSegmentSizes=segments(True, True, True, False))
+    else:
+        operand = kind[1]
+    emit(op, "activation", [out, x[1], operand], op=func, operandSegmentSizes=segments(True, True, True, False))
+    if temp is not None:
+        release(op, temp)
 
 
 def _alias(b: ir.Operation, env: dict, owned: dict, last_use: dict, k: int) -> None:

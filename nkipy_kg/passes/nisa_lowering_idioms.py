@@ -15,17 +15,24 @@ is its slowest); as an idiom it is one `nisa.activation` (the ISA has sigmoid an
 silu). `x * x` is the `square` activation: one input on ScalarE instead of a two-input
 VectorE op (rmsnorm's mean of squares). The chain's intermediates must have no other reader, and `x` in both places
 must be the same tile (fusion reads a shared input once, so it is one block argument).
+
+An activation of `x + b` or `x - b`, `b` a `[P, 1]` broadcast or a constant, takes `b`
+as its bias (`activation` computes `f(x * scale + bias)`, NCM §2.1; the fusion is free
+on ScalarE, §3.3): softmax's `exp(x - max)` is one ScalarE pass instead of a VectorE
+subtract and a ScalarE exp. Its value is `("exp", x, (b, negate, k))`; a subtracted
+`[P, 1]` bias is negated first, on its `[P, 1]` temporary.
 """
 
 from __future__ import annotations
 
 from nkipy_kg._mlir import ir
 from nkipy_kg.passes.nisa_lowering_common import constant_value
+from nkipy_kg.passes.nisa_lowering_compute import ACTIVATION
 
 
-def activation_idioms(compute: list[ir.Operation]) -> tuple[dict[int, tuple[str, ir.Value]], set[int]]:
-    """({index of the op whose value the idiom computes: (activation, input)}, indices of
-    the ops the idioms absorb)."""
+def activation_idioms(compute: list[ir.Operation]) -> tuple[dict[int, tuple], set[int]]:
+    """({index of the op whose value the idiom computes: (activation, input[, bias])},
+    indices of the ops the idioms absorb)."""
     index = {b.results[0]: k for k, b in enumerate(compute) if len(b.results) == 1}
     idioms: dict[int, tuple[str, ir.Value]] = {}
     absorbed: set[int] = set()
@@ -44,7 +51,26 @@ def activation_idioms(compute: list[ir.Operation]) -> tuple[dict[int, tuple[str,
             for j in chain:
                 idioms.pop(j, None)
             idioms[k], absorbed = ("silu", x), absorbed | chain
+    for k, b in enumerate(compute):
+        found = _biased(b, index, compute, absorbed)
+        if found is not None and k not in idioms:
+            func, x, bias = found
+            idioms[k], absorbed = (func, x, bias), absorbed | {bias[2]}
     return idioms, absorbed
+
+
+def _biased(b: ir.Operation, index: dict, compute: list[ir.Operation],
+            absorbed: set[int]) -> tuple[str, ir.Value, tuple[ir.Value, bool, int]] | None:
+    """`f(x + b)` / `f(x - b)`: (f, x, (b, negate, index of the add or subtract))."""
+    func = ACTIVATION.get(b.name)
+    if func is None or not b.name.startswith("math."):
+        return None
+    for name, negate in (("arith.subf", True), ("arith.addf", False)):
+        arith_op = _producer(b.operands[0], name, index, compute)
+        if arith_op is not None and index[b.operands[0]] not in absorbed:
+            x, bias = arith_op.operands
+            return func, x, (bias, negate, index[b.operands[0]])
+    return None
 
 
 def _single(v: ir.Value) -> bool:

@@ -105,6 +105,10 @@ def _activation(c: CostTable, ins: Instr, ops: list) -> float:
     return max(c.min_ii, lane_cycles(c, "Scalar", ops[1]))  # NCM §3.1 activation; scale/bias free (§3.3)
 
 
+def _activation_reduce(c: CostTable, ins: Instr, ops: list) -> float:
+    return max(c.min_ii, lane_cycles(c, "Scalar", ops[1])) + c.min_ii  # NCM §3.1 activation_reduce
+
+
 def _reciprocal(c: CostTable, ins: Instr, ops: list) -> float:
     return max(c.min_ii, c.reciprocal_cycles_per_elem * lane_cycles(c, "Vector", ops[1]))  # NCM §3.1
 
@@ -164,7 +168,7 @@ def dma_work(c: CostTable, ins: Instr, ops: list) -> DmaWork:
 FORMULAS: dict[type, Callable[[CostTable, Instr, list], float | DmaWork]] = {
     nisa.MatmulOp: _matmul, nisa.TransposeOp: _transpose,
     nisa.TensorTensorArithOp: _tensor_tensor, nisa.TensorScalarArithOp: _tensor_scalar,
-    nisa.ActivationOp: _activation, nisa.ReciprocalOp: _reciprocal,
+    nisa.ActivationOp: _activation, nisa.ActivationReduceOp: _activation_reduce, nisa.ReciprocalOp: _reciprocal,
     nisa.TensorReduceArithOp: _tensor_reduce, nisa.CrossPartitionReduceOp: _partition_reduce,
     nisa.TensorCopyOp: _tensor_copy, nisa.MemsetOp: _memset, nisa.IotaOp: _iota, nisa.SelectOp: _select,
     nisa.DmaCopyOp: dma_work, nisa.DmaTransposeOp: dma_work, nisa.DmaCopyIndirectOp: dma_work,

@@ -174,6 +174,11 @@ def _tensor_scalar(ins: Instr, ops: list) -> None:
 @impl(nisa.ActivationOp)
 def _activation(ins: Instr, ops: list) -> None:
     dst, src, bias, scale = ops
+    write(dst, _activated(ins, src, bias, scale))
+
+
+def _activated(ins: Instr, src, bias, scale) -> np.ndarray:
+    """op(src * scale + bias) in fp32."""
     x = f32(read(ins, src, "src"))
     scale_v = scalar(ins, scale, x.ndim, "scale")
     bias_v = scalar(ins, bias, x.ndim, "bias")
@@ -181,7 +186,15 @@ def _activation(ins: Instr, ops: list) -> None:
         x = x * np.float32(scale_v) if isinstance(scale_v, float) else x * scale_v
     if bias_v is not None:
         x = x + np.float32(bias_v) if isinstance(bias_v, float) else x + bias_v
-    write(dst, activate(ins.attrs["op"], x))
+    return activate(ins.attrs["op"], x)
+
+
+@impl(nisa.ActivationReduceOp)
+def _activation_reduce(ins: Instr, ops: list) -> None:
+    dst, src, reduce_res, bias, scale = ops
+    y = _activated(ins, src, bias, scale)
+    write(dst, y)
+    write(reduce_res, np.sum(y.reshape(y.shape[0], -1), axis=1, keepdims=True))  # the fp32 values
 
 
 @impl(nisa.ReciprocalOp)

@@ -73,6 +73,8 @@ def _roles(cls: type, attrs: dict) -> tuple[tuple[int, ...], tuple[int, ...]]:
     n = len(_operand_fields(cls))
     if cls is nisa.ReleaseOp:
         return (), ()
+    if cls is nisa.ActivationReduceOp:  # dst, src, reduce_res, bias, scale
+        return (1, 3, 4), (0, 2)
     reads = tuple(range(1, n))
     if cls is nisa.MatmulOp and attrs.get("accumulate"):
         reads = (0, *reads)

@@ -1,0 +1,202 @@
+"""Clean-ups after producer-consumer loop fusion (`knob-driven-fusion`).
+
+After a consumer reads the value the producer yields in the same iteration:
+
+    %u = tensor.insert_slice %tile into %x[%i, 0] [128, 512] [1, 1]
+    %s = tensor.extract_slice %u[%i, 0] [128, 512] [1, 1]      // -> %tile
+
+`fold_slices_of_inserts` replaces such reads by the tile, `reuse_loaded_tiles` lets
+the consumer use the producer's copy of an input tile (softmax's max and `x - max`
+read the same rows of x: one DMA, not two), and `drop_dead_chains`
+removes a carried full tensor that nobody reads any more: its inserts go, the
+iter_arg then passes its block argument through unchanged and is dropped from
+every loop that carries it (upstream's `ForOpIterArgsFolder`, done here because
+bufferization runs before the next canonicalize and would allocate the tensor).
+"""
+
+from __future__ import annotations
+
+from nkipy_kg._mlir import ir, scf
+from nkipy_kg.passes.fusion_deps import constant_index, slice_dims
+
+
+def _walk(root: ir.Operation, name: str) -> list[ir.Operation]:
+    found: list[ir.Operation] = []
+
+    def visit(op: ir.Operation) -> ir.WalkResult:
+        if op.name == name:
+            found.append(op)
+        return ir.WalkResult.ADVANCE
+
+    root.walk(visit)
+    return found
+
+
+def fold_slices_of_inserts(root: ir.Operation) -> None:
+    """extract_slice(insert_slice(t)) of the very same slice -> t."""
+    for extract in _walk(root, "tensor.extract_slice"):
+        source = extract.operands[0]
+        if not isinstance(source, ir.OpResult) or source.owner.operation.name != "tensor.insert_slice":
+            continue
+        insert = source.owner.operation
+        same = slice_dims(extract) is not None and slice_dims(extract) == slice_dims(insert)
+        if same and extract.results[0].type == insert.operands[0].type:
+            extract.results[0].replace_all_uses_with(insert.operands[0])
+            extract.erase()
+
+
+def drop_dead_chains(root: ir.Operation) -> None:
+    """Drop carried tensors of `root`'s loop nest that are only written, never read."""
+    for extract in _walk(root, "tensor.extract_slice"):
+        if not _has_uses(extract.results[0]):  # e.g. a tile's old `outs` slice
+            extract.erase()
+    for loop in _walk(root, "scf.for"):
+        for k, result in enumerate(loop.results):
+            if not _has_uses(result) and _drop_writes(loop, k):
+                for ann in [u.owner.operation for u in result.uses]:
+                    ann.erase()  # knobs of a tensor that no longer exists
+    changed = True
+    while changed:
+        changed = False
+        for loop in _walk(root, "scf.for"):
+            if _drop_pass_through(loop):
+                changed = True
+                break  # the loop was rebuilt: walk again
+
+
+_ANNOTATIONS = frozenset({"nkipy.layout", "nkipy.tile_op"})
+
+
+def _has_uses(value: ir.Value) -> bool:
+    """Uses other than knob annotations (which only describe the value)."""
+    return any(use.owner.operation.name not in _ANNOTATIONS for use in value.uses)
+
+
+def _drop_writes(loop: ir.Operation, k: int) -> bool:
+    """If iter_arg k only flows through inserts and inner loops to the yield, erase its inserts."""
+    body = loop.regions[0].blocks[0]
+    inserts: list[ir.Operation] = []
+    if not _chain_only(body.arguments[1 + k], list(body.operations)[-1], k, inserts):
+        return False
+    for insert in inserts:
+        insert.results[0].replace_all_uses_with(insert.operands[1])
+        insert.erase()
+    return True
+
+
+def _chain_only(value: ir.Value, terminator: ir.Operation, k: int, inserts: list[ir.Operation]) -> bool:
+    for use in value.uses:
+        owner = use.owner.operation
+        n = use.operand_number
+        if owner == terminator and n == k:
+            continue
+        if owner.name == "tensor.insert_slice" and n == 1:
+            inserts.append(owner)
+            if not _chain_only(owner.results[0], terminator, k, inserts):
+                return False
+            continue
+        if owner.name == "scf.for" and n >= 3:
+            inner = owner.regions[0].blocks[0]
+            i = n - 3
+            if not _chain_only(inner.arguments[1 + i], list(inner.operations)[-1], i, inserts):
+                return False
+            if not _chain_only(owner.results[i], terminator, k, inserts):
+                return False
+            continue
+        return False
+    return True
+
+
+def _drop_pass_through(loop: ir.Operation) -> bool:
+    """Drop the first iter_arg whose yield is its own block argument; True if one was."""
+    body = loop.regions[0].blocks[0]
+    terminator = list(body.operations)[-1]
+    for k, value in enumerate(terminator.operands):
+        if value == body.arguments[1 + k]:
+            drop_iter_arg(loop, k)
+            return True
+    return False
+
+
+def drop_iter_arg(loop: ir.Operation, k: int) -> None:
+    init = loop.operands[3 + k]
+    old = loop.regions[0].blocks[0]
+    terminator = list(old.operations)[-1]
+    keep = [i for i in range(len(loop.results)) if i != k]
+    with loop.location, ir.InsertionPoint(loop):
+        new = scf.ForOp(loop.operands[0], loop.operands[1], loop.operands[2],
+                        [loop.operands[3 + i] for i in keep])
+    with loop.location, ir.InsertionPoint(new.body):
+        yield_op = scf.YieldOp([terminator.operands[i] for i in keep])
+    old.arguments[0].replace_all_uses_with(new.induction_variable)
+    old.arguments[1 + k].replace_all_uses_with(init)
+    for j, i in enumerate(keep):
+        old.arguments[1 + i].replace_all_uses_with(new.body.arguments[1 + j])
+    for op in list(old.operations)[:-1]:
+        op.operation.move_before(yield_op.operation)
+    loop.results[k].replace_all_uses_with(init)
+    for j, i in enumerate(keep):
+        loop.results[i].replace_all_uses_with(new.results[j])
+    loop.erase()
+
+
+def inline_single_trip(loop: ir.Operation) -> bool:
+    """Replace an `scf.for` that runs exactly once by its body; True if it did."""
+    lb, ub, step = (constant_index(v) for v in loop.operands[:3])
+    if lb is None or ub is None or step is None or not lb < ub <= lb + step:
+        return False
+    body = loop.regions[0].blocks[0]
+    terminator = list(body.operations)[-1]
+    body.arguments[0].replace_all_uses_with(loop.operands[0])
+    for arg, init in zip(list(body.arguments)[1:], list(loop.operands)[3:]):
+        arg.replace_all_uses_with(init)
+    for op in list(body.operations)[:-1]:
+        op.operation.move_before(loop)
+    for result, value in zip(loop.results, terminator.operands):
+        result.replace_all_uses_with(value)
+    loop.erase()
+    return True
+
+
+def reuse_loaded_tiles(root: ir.Operation) -> None:
+    """A second `materialize_in_destination` of the same slice into the same kind of
+    fresh tile, in the same block, is the same tensor value: use the first."""
+    seen: dict[tuple, ir.Value] = {}
+    for op in _walk(root, "bufferization.materialize_in_destination"):
+        source, dest = op.operands[0], op.operands[1]
+        if not (isinstance(source, ir.OpResult) and source.owner.operation.name == "tensor.extract_slice"
+                and isinstance(dest, ir.OpResult) and dest.owner.operation.name == "bufferization.alloc_tensor"):
+            continue
+        extract, alloc = source.owner.operation, dest.owner.operation
+        dims = slice_dims(extract)
+        if dims is None:
+            continue
+        key = (op.parent, extract.operands[0], tuple(dims), str(alloc.results[0].type), str(alloc.attributes))
+        first = seen.setdefault(key, op.results[0])
+        if first == op.results[0]:
+            continue
+        op.results[0].replace_all_uses_with(first)
+        op.erase()
+        for dead in (extract, alloc):
+            if not any(True for _ in dead.results[0].uses):
+                dead.erase()
+
+
+_PURE = frozenset({"tensor.insert_slice", "tensor.extract_slice", "tensor.expand_shape", "tensor.collapse_shape",
+                   "tensor.empty", "bufferization.alloc_tensor"})
+
+
+def erase_dead_tensor_ops(root: ir.Operation) -> None:
+    """Erase side-effect-free tensor ops whose results only knobs describe (and those
+    knobs): once a consumer reads a tile directly, the slices that assembled the old
+    full result are dead, and bufferization would otherwise still copy into it."""
+    changed = True
+    while changed:
+        changed = False
+        for op in [o for name in _PURE for o in _walk(root, name)]:
+            if any(_has_uses(r) for r in op.results):
+                continue
+            for ann in [u.owner.operation for r in op.results for u in r.uses]:
+                ann.erase()
+            op.erase()
+            changed = True

@@ -1,0 +1,138 @@
+"""Reading through an insert: `extract_slice(insert_slice(src into dst))` of a region
+inside the inserted one is a slice of `src` (`knob-driven-fusion`).
+
+The per-head nest of a decomposed batch matmul computes a 2-D `[S, S]` block and
+inserts it into the 3-D result, `[1, S, S]` at head `h`; the fused softmax reads
+its `[1, 128, S]` rows from that result:
+
+    %u = tensor.insert_slice %mm into %acc[%h, 0, 0] [1, 256, 256] [1, 1, 1]
+    %x = tensor.extract_slice %u[%h, %r, 0] [1, 128, 256] [1, 1, 1]
+      ->
+    %s = tensor.extract_slice %mm[%r, 0] [128, 256] [1, 1]
+    %x = tensor.expand_shape %s [[0, 1], [2]] output_shape [1, 128, 256]
+
+so the softmax's row loop reads the matmul's row-block loop result directly and
+the two fuse. The region must be provably inside the insert: per dim the same
+offset value, a whole-dim insert at 0, or constants; unit dims the insert drops
+must be read at their only index.
+"""
+
+from __future__ import annotations
+
+from nkipy_kg._mlir import ir, tensor
+from nkipy_kg.passes.full_reductions import expand_tensor
+from nkipy_kg.passes.fusion_deps import slice_dims
+
+_DYNAMIC = ir.ShapedType.get_dynamic_stride_or_offset()
+
+
+def read_through_inserts(root: ir.Operation) -> bool:
+    """Rewrite every such extract under `root`; True if any was."""
+    changed = False
+    again = True
+    while again:
+        again = False
+        for extract in _extracts(root):
+            if _compose(extract):
+                changed = again = True
+                break  # ops were replaced: collect again
+    return changed
+
+
+def _extracts(root: ir.Operation) -> list[ir.Operation]:
+    found: list[ir.Operation] = []
+
+    def visit(op: ir.Operation) -> ir.WalkResult:
+        source = op.operands[0] if op.name == "tensor.extract_slice" else None
+        if isinstance(source, ir.OpResult) and source.owner.operation.name == "tensor.insert_slice":
+            found.append(op)
+        return ir.WalkResult.ADVANCE
+
+    root.walk(visit)
+    return found
+
+
+def _compose(extract: ir.Operation) -> bool:
+    insert = extract.operands[0].owner.operation
+    src, dst = insert.operands[0], insert.operands[1]
+    ins, ext = slice_dims(insert), slice_dims(extract)
+    if ins is None or ext is None or any(d[2] != 1 for d in (*ins, *ext)):
+        return False
+    dst_shape = list(ir.RankedTensorType(dst.type).shape)
+    src_shape = list(ir.RankedTensorType(src.type).shape)
+    kept = _kept_dims([d[1] for d in ins], src_shape)
+    if kept is None:
+        return False
+    offsets: list[object] = []
+    sizes: list[int] = []
+    for d, ((o, s, _), (p, q, _)) in enumerate(zip(ins, ext)):
+        rel = _relative(o, s, p, q, dst_shape[d])
+        if rel is None:
+            return False
+        if d in kept:
+            offsets.append(rel)
+            sizes.append(q)
+        elif q != 1:
+            return False
+    result_t = ir.RankedTensorType(extract.results[0].type)
+    with extract.location, ir.InsertionPoint(extract):
+        sliced_t = ir.RankedTensorType.get(sizes, result_t.element_type)
+        dynamic = [o for o in offsets if isinstance(o, ir.Value)]
+        static = [_DYNAMIC if isinstance(o, ir.Value) else o for o in offsets]
+        whole = static == [0] * len(sizes) and sizes == src_shape
+        value = src if whole else tensor.ExtractSliceOp(sliced_t, src, dynamic, [], [], static, sizes,
+                                                         [1] * len(sizes)).result
+        if list(result_t.shape) != sizes:
+            groups = _groups(sizes, list(result_t.shape))
+            if groups is None:
+                if not whole:
+                    value.owner.operation.erase()
+                return False
+            value = expand_tensor(value, list(result_t.shape), groups)
+    extract.results[0].replace_all_uses_with(value)
+    extract.erase()
+    return True
+
+
+def _kept_dims(insert_sizes: list[int], src_shape: list[int]) -> set[int] | None:
+    """The dst dims the source keeps (a rank-reducing insert drops unit dims)."""
+    kept, j = set(), 0
+    for d, size in enumerate(insert_sizes):
+        if j < len(src_shape) and size == src_shape[j] and (size != 1 or len(insert_sizes) - d == len(src_shape) - j):
+            kept.add(d)
+            j += 1
+        elif size != 1:
+            return None
+    return kept if j == len(src_shape) else None
+
+
+def _relative(o: object, s: int, p: object, q: int, full: int) -> object | None:
+    """Offset of [p, p + q) inside the inserted [o, o + s), or None if not provably inside."""
+    if o == 0 and s == full:
+        return p
+    if isinstance(o, ir.Value) and isinstance(p, ir.Value) and o == p:
+        return 0 if q <= s else None
+    if isinstance(o, int) and isinstance(p, int) and o <= p and p + q <= o + s:
+        return p - o
+    return None
+
+
+def _groups(sizes: list[int], shape: list[int]) -> list[list[int]] | None:
+    """Reassociation of `sizes` into `shape` by inserting unit dims, or None."""
+    groups: list[list[int]] = []
+    j = 0
+    for i, size in enumerate(sizes):
+        group = []
+        while j < len(shape) and shape[j] == 1 and size != 1:
+            group.append(j)
+            j += 1
+        if j >= len(shape) or shape[j] != size:
+            return None
+        group.append(j)
+        j += 1
+        groups.append(group)
+    if not groups:
+        return None
+    groups[-1] += list(range(j, len(shape)))
+    return groups if all(shape[k] == 1 for k in groups[-1][1:] if k >= j) else None
+
