@@ -1,13 +1,13 @@
 // RUN: nkipy-kg-opt %s --linalg-to-nisa="target=trn2" --split-input-file | filecheck %s
 
 // A softmax row block: exp(x - m) is one activation with bias -m (the [P, 1]
-// negation first), its row sum folds into it (activation_reduce, fp32 tile), and
-// the multiplies that either engine can run go to the less loaded one: VectorE is
-// idle after the activation, ScalarE after the next multiply.
+// negation first, on VectorE: too small to balance), its row sum folds into it
+// (activation_reduce, fp32 tile), and the multiplies that either engine can run go
+// to the less loaded one: VectorE after the activation, then ScalarE.
 
 // CHECK-LABEL: func.func @softmax_row
 // CHECK:         %[[NEG:.*]] = "nisa.alloc"() : () -> memref<128x1xf32, 3 : i32>
-// CHECK:         "nisa.tensor_scalar_arith"(%[[NEG]], %arg1, %{{.*}}) {engine = "Scalar", op0 = "multiply"
+// CHECK:         "nisa.tensor_scalar_arith"(%[[NEG]], %arg1, %{{.*}}) {op0 = "multiply"
 // CHECK-NEXT:    %[[SUM:.*]] = "nisa.alloc"() : () -> memref<128x1xf32, 3 : i32>
 // CHECK-NEXT:    "nisa.activation_reduce"(%arg3, %arg0, %[[SUM]], %[[NEG]]) {op = "exp", operandSegmentSizes = array<i32: 1, 1, 1, 1, 0>}
 // CHECK-NOT:     nisa.tensor_reduce_arith

@@ -41,8 +41,7 @@ func.func @unary(%x: memref<128x64xf32, 3 : i32>, %v: memref<128x1xf32, 3 : i32>
   // CHECK: "nisa.reciprocal"(%arg2, %arg0)
   linalg.reciprocal ins(%x : memref<128x64xf32, 3 : i32>) outs(%y : memref<128x64xf32, 3 : i32>)
   // CHECK: %[[M1:.*]] = arith.constant -1.000000e+00 : f32
-  // VectorE has the reciprocal: the multiply goes to ScalarE (nisa_lowering_engines.py)
-  // CHECK: "nisa.tensor_scalar_arith"(%arg2, %arg0, %[[M1]]) {engine = "Scalar", op0 = "multiply"
+  // CHECK: "nisa.tensor_scalar_arith"(%arg2, %arg0, %[[M1]]) {op0 = "multiply"
   linalg.negf ins(%x : memref<128x64xf32, 3 : i32>) outs(%y : memref<128x64xf32, 3 : i32>)
   // x - 2.0 with the constant on the right
   // CHECK: "nisa.tensor_scalar_arith"(%arg2, %arg0, %{{.*}}) {{[{](engine = "[A-Za-z]+", )?}}op0 = "subtract", operandSegmentSizes = array<i32: 1, 1, 1, 0>}
@@ -139,7 +138,9 @@ func.func @matmul(%aT: memref<128x2x128xf32, 3 : i32>, %b: memref<128x2x256xf32,
 
 // -----
 
-// linalg.transpose: HBM -> SBUF by DMA, SBUF -> PSUM on the PE array.
+// linalg.transpose: HBM -> SBUF by DMA, SBUF -> PSUM on the PE array, and a
+// <= 128 x 128 SBUF -> SBUF tile on the PE array through PSUM (not an SBUF -> SBUF
+// DMA transpose at half the DMA rate).
 // CHECK-LABEL: func.func @transposes
 func.func @transposes(%x: memref<64x128xf32, 4 : i32>, %s: memref<128x64xf32, 3 : i32>) {
   %t = memref.alloc() : memref<128x64xf32, 3 : i32>
@@ -148,6 +149,13 @@ func.func @transposes(%x: memref<64x128xf32, 4 : i32>, %s: memref<128x64xf32, 3 
   %p = memref.alloc() : memref<64x128xf32, 2 : i32>
   // CHECK: "nisa.transpose"(%{{.*}}, %arg1)
   linalg.transpose ins(%s : memref<128x64xf32, 3 : i32>) outs(%p : memref<64x128xf32, 2 : i32>) permutation = [1, 0]
+  %u = memref.alloc() : memref<64x128xf32, 3 : i32>
+  // CHECK: %[[PS:.*]] = "nisa.alloc"() : () -> memref<64x128xf32, 2 : i32>
+  // CHECK-NEXT: "nisa.transpose"(%[[PS]], %arg1)
+  // CHECK-NEXT: "nisa.tensor_copy"(%{{.*}}, %[[PS]])
+  // CHECK-NEXT: "nisa.release"(%[[PS]])
+  linalg.transpose ins(%s : memref<128x64xf32, 3 : i32>) outs(%u : memref<64x128xf32, 3 : i32>) permutation = [1, 0]
+  memref.dealloc %u : memref<64x128xf32, 3 : i32>
   memref.dealloc %p : memref<64x128xf32, 2 : i32>
   memref.dealloc %t : memref<128x64xf32, 3 : i32>
   return

@@ -56,9 +56,10 @@ def silu_ffn(x: np.ndarray, w_gate: np.ndarray, w_up: np.ndarray, w_down: np.nda
 def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray) -> np.ndarray:
     """softmax(q k^T / sqrt(d)) v over heads: q, k, v are [heads, seq, d].
 
-    The softmax is tiled by blocks of 128 query rows and whole key rows, and fused:
-    per block, the scaled scores, their max, exp, sum and the probabilities are
-    tiles in SBUF (8 KiB per partition for 2048 f32 keys), read from HBM once.
+    The softmax and `p @ v` are tiled by blocks of 128 query rows (whole key rows)
+    and fused: per block, the scaled scores are read from HBM once, and their max,
+    exp, sum, the probabilities (8 KiB per partition for 2048 f32 keys) and the
+    transposed probability tiles `p @ v` needs stay in SBUF.
     """
     scale = 1.0 / float(np.sqrt(q.shape[-1]))  # a Python float keeps the kernel in its own dtype
     rows = [1, min(128, q.shape[1]), k.shape[1]]
@@ -67,10 +68,12 @@ def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray) -> np.ndarray:
     e = np.exp(scores - m)
     s = np.sum(e, axis=-1, keepdims=True)
     p = (e / s).astype(q.dtype)  # a kernel-dtype p @ v (see silu_ffn)
+    out = p @ v
     for t in (scores, m, e, s, p):
         knob.knob(t).tile_op(tile_size=rows)
-    knob.fuse(scores, m, e, s, p)
-    return p @ v
+    knob.knob(out).tile_op(tile_size=[1, rows[1], min(512, v.shape[-1]), min(128, k.shape[1])])
+    knob.fuse(scores, m, e, s, p, out)
+    return out
 
 
 def _heads(t: np.ndarray, seq: int, heads: int, dim: int) -> np.ndarray:

@@ -20,11 +20,13 @@ from nkipy_kg._mlir import ir, scf
 from nkipy_kg.passes.fusion_deps import constant_index, slice_dims
 
 
-def _walk(root: ir.Operation, name: str) -> list[ir.Operation]:
+def _walk(root: ir.Operation, names: str | frozenset[str]) -> list[ir.Operation]:
+    """The ops named `names` (one name or a set) under `root`, post-order."""
+    names = frozenset({names}) if isinstance(names, str) else names
     found: list[ir.Operation] = []
 
     def visit(op: ir.Operation) -> ir.WalkResult:
-        if op.name == name:
+        if op.name in names:
             found.append(op)
         return ir.WalkResult.ADVANCE
 
@@ -191,9 +193,9 @@ def erase_dead_tensor_ops(root: ir.Operation) -> None:
     knobs): once a consumer reads a tile directly, the slices that assembled the old
     full result are dead, and bufferization would otherwise still copy into it."""
     changed = True
-    while changed:
+    while changed:  # users come after producers: one reverse sweep frees most chains
         changed = False
-        for op in [o for name in _PURE for o in _walk(root, name)]:
+        for op in reversed(_walk(root, _PURE)):
             if any(_has_uses(r) for r in op.results):
                 continue
             for ann in [u.owner.operation for r in op.results for u in r.uses]:

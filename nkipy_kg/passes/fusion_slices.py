@@ -30,12 +30,11 @@ def read_through_inserts(root: ir.Operation) -> bool:
     """Rewrite every such extract under `root`; True if any was."""
     changed = False
     again = True
-    while again:
+    while again:  # a composed read may meet the next insert out: collect again
         again = False
         for extract in _extracts(root):
-            if _compose(extract):
+            if _compose(extract):  # replaces `extract` only: the others stay valid
                 changed = again = True
-                break  # ops were replaced: collect again
     return changed
 
 

@@ -49,7 +49,9 @@ loops. Loops, index arithmetic and views are kept; every other op is replaced:
 |                                               | loop is peeled: a one-trip clone + the rest)        |
 | `memref.copy` S -> PSUM accumulator where S is| `nisa.memset 0` (dropped for the accumulate flag    |
 | only written by storing that accumulator back | when the K loop follows): never read unwritten SBUF |
-| `linalg.transpose` HBM/SBUF -> SBUF           | `nisa.dma_transpose`                                |
+| `linalg.transpose` HBM -> SBUF (SBUF -> SBUF  | `nisa.dma_transpose`                                |
+| beyond 128 x 128)                             |                                                     |
+| `linalg.transpose` SBUF -> SBUF <= 128 x 128  | `nisa.transpose` into PSUM + `tensor_copy` back     |
 | `linalg.transpose` SBUF -> PSUM (2-D)         | `nisa.transpose` (PE array)                         |
 | `func.call` of a `CustomOp` declaration       | its NISA body, inlined (`nisa_lowering_custom.py`)  |
 | gather generic (`memref.load` of an HBM table | `nisa.dma_copy_indirect` (`nisa_lowering_gather.py`)|

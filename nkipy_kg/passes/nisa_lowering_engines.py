@@ -8,13 +8,17 @@ VectorE and an exp on ScalarE, and its scale, normalisation and PSUM copies
 would otherwise all queue behind the reduce. Per block, in program order, each
 such instruction goes to the engine whose estimated busy time is lower once it
 is added: about one cycle per element per partition (NCM §3.3) at the engine's
-clock, MIN_II (64 cycles) at least. Instructions with an explicit `engine` stay.
+clock, MIN_II (64 cycles) at least, 2-4x fewer on VectorE for 16-bit data on NC-v3
+(its performance mode). Instructions with an explicit `engine` stay, and so do ops of
+MIN_II or less (a `[P, 1]` negation before an exp): all fixed cost, and on the engine
+of their reader they would add its dependent-instruction overhead (NCM §3.3).
 """
 
 from __future__ import annotations
 
 from nkipy_kg._mlir import ir
-from nkipy_kg.dialects.nisa_base import engine_of
+from nkipy_kg.dialects.nisa_base import engine_of, mem_space
+from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.dialects.nisa_compute import SCALAR_ENGINE_PAIRS
 from nkipy_kg.passes.common import collect
 from nkipy_kg.targets import Target
@@ -33,12 +37,15 @@ def balance_engines(module_op: ir.Operation, target: Target, skip: list[ir.Opera
             if not op.name.startswith("nisa.") or op.name in ("nisa.alloc", "nisa.release"):
                 continue
             cycles = _cycles(op)
-            if _flexible(op) and op not in skip:
-                engine = min(load, key=lambda e: load[e] + cycles / ghz[e])
+            if _flexible(op) and op not in skip and cycles > _MIN_II:  # a [P, 1] op is all fixed cost
+                ns = {"Vector": max(_MIN_II, cycles / _vector_speedup(op, target)) / ghz["Vector"],
+                      "Scalar": cycles / ghz["Scalar"]}
+                engine = min(load, key=lambda e: load[e] + ns[e])
                 if engine != "Vector":
                     op.attributes["engine"] = ir.StringAttr.get(engine)
-            else:
-                engine = engine_of(op.opview)
+                load[engine] += ns[engine]
+                continue
+            engine = engine_of(op.opview)
             if engine in load:
                 load[engine] += cycles / ghz[engine]
 
@@ -52,6 +59,16 @@ def _flexible(op: ir.Operation) -> bool:
     op1 = ir.StringAttr(op.attributes["op1"]).value if "op1" in op.attributes else None
     reverse = any(k in op.attributes for k in ("reverse0", "reverse1"))
     return (op0, op1) in SCALAR_ENGINE_PAIRS and not reverse
+
+
+def _vector_speedup(op: ir.Operation, target: Target) -> float:
+    """VectorE's 16-bit performance mode (NCM §3.3): 4x SBUF -> SBUF, else 2x."""
+    types = [ir.MemRefType(v.type) for v in list(op.operands)[:2]]
+    if target.vector_16bit_speedup == 1 or any(t.element_type.width != 16 for t in types
+                                               if not isinstance(t.element_type, ir.IndexType)):
+        return 1.0
+    sbuf = all(mem_space(t) == MemSpace.Sbuf for t in types)
+    return float(target.vector_16bit_speedup if sbuf else target.vector_16bit_speedup // 2)
 
 
 def _cycles(op: ir.Operation) -> float:

@@ -113,6 +113,8 @@ def lower_transpose(op: ir.Operation) -> None:
     ss, ds = space(src), space(dst)
     if ds == MemSpace.Psum and ss == MemSpace.Sbuf and perm == [1, 0]:
         emit(op, "transpose", [dst, src])
+    elif ds == MemSpace.Sbuf and ss == MemSpace.Sbuf and perm == [1, 0] and max(shape(src)) <= 128:
+        _pe_transpose(op, src, dst)
     elif ds == MemSpace.Sbuf and (ss in HBM or ss == MemSpace.Sbuf):
         emit(op, "dma_transpose", [dst, src], permutation=perm)
     elif ds in HBM and ss in HBM and is_batched_transpose(perm):
@@ -125,3 +127,13 @@ def lower_transpose(op: ir.Operation) -> None:
     else:
         raise error(op, f"no nisa transpose from {ss} to {ds}")
     op.erase()
+
+
+def _pe_transpose(op: ir.Operation, src: ir.Value, dst: ir.Value) -> None:
+    """A <= 128 x 128 SBUF tile transposed on the PE array through PSUM and copied back:
+    a fraction of a microsecond, where an SBUF -> SBUF DMA transpose runs at half the
+    DMA rate after its fixed latency (neuroncore-model.md §3.4) and holds a DMA queue."""
+    psum = alloc(op, memref_of(shape(dst), elem(dst), MemSpace.Psum))
+    emit(op, "transpose", [psum, src])
+    emit(op, "tensor_copy", [dst, psum])
+    release(op, psum)
