@@ -106,7 +106,7 @@ def _split(op: ir.Operation) -> None:
     zero = ir.AffineConstantExpr.get(0)
     with op.location, ir.InsertionPoint(op):
         if len(shape) == 1:
-            column = expand_tensor(x, [shape[0], 1], [[0, 1]])
+            column = _expand(x, [shape[0], 1], [[0, 1]])
         else:
             empty = tensor.EmptyOp([shape[0], 1], et).result
             identity = arith.ConstantOp(et, _identity(_combiner(op))).result
@@ -141,7 +141,7 @@ def _erase_dead(value: ir.Value) -> None:
         producer.erase()
 
 
-def expand_tensor(value: ir.Value, shape: list[int], groups: list[list[int]]) -> ir.Value:
+def _expand(value: ir.Value, shape: list[int], groups: list[list[int]]) -> ir.Value:
     t = ir.RankedTensorType(value.type)
     i64 = ir.IntegerType.get_signless(64)
     attr = ir.ArrayAttr.get([ir.ArrayAttr.get([ir.IntegerAttr.get(i64, k) for k in g]) for g in groups])
@@ -159,7 +159,7 @@ def _as_vector(value: ir.Value) -> ir.Value:
         return tensor.EmptyOp([1], et).result
     if producer is not None and producer.name == "linalg.fill" and _rank(producer.operands[1]) == 0:
         return linalg.fill(producer.operands[0], outs=[_as_vector(producer.operands[1])])
-    return expand_tensor(value, [1], [])
+    return _expand(value, [1], [])
 
 
 def _is_rank0_elementwise(op: ir.Operation) -> bool:

@@ -43,7 +43,8 @@ see `nkipy.fuse_op`) are fused together.
 Errors (located at the fuse_op): a target not produced by an `scf.for` ("was it
 tiled?"); loops with different bounds or steps ("ensure their tile_op tile_size
 matches"); targets in different blocks; a loop that reads another target's result
-beyond the stripe its iteration computes; and an op with side effects between the loops.
+beyond the stripe its iteration computes, or that reads a matmul's result (not supported
+yet: see bench/README, attention); and an op with side effects between the loops.
 """
 
 from __future__ import annotations

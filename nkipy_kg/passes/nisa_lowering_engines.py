@@ -30,8 +30,9 @@ _FLEXIBLE = ("nisa.tensor_copy", "nisa.tensor_scalar_arith")
 def balance_engines(module_op: ir.Operation, target: Target, skip: list[ir.Operation] = ()) -> None:
     """`skip`: instructions that keep their engine (hand-written custom-op bodies)."""
     ghz = {"Vector": target.vector_ghz, "Scalar": target.scalar_ghz}
-    blocks = {id(op.block): op.block for op in collect(module_op, lambda o: o.name.startswith("nisa."))}
-    for block in blocks.values():
+    # Each block once, in order (a Block hashes and compares by the block it wraps).
+    blocks = dict.fromkeys(op.block for op in collect(module_op, lambda o: o.name.startswith("nisa.")))
+    for block in blocks:
         load = {"Vector": 0.0, "Scalar": 0.0}
         for op in [o.operation for o in block.operations]:
             if not op.name.startswith("nisa.") or op.name in ("nisa.alloc", "nisa.release"):
