@@ -83,6 +83,8 @@ def knob_driven_fusion(module_op: ir.Operation) -> None:
         ordered = sorted(loops, key=lambda loop: _position(loop))
         for fuse_op in group:
             fuse_op.erase()
+        if len(ordered) < 2:
+            continue  # one nest computes every target already (e.g. a repeated knob.fuse)
         fused = ordered[0]
         try:
             for loop in ordered[1:]:
@@ -126,8 +128,6 @@ def _target_loops(group: list[ir.Operation]) -> list[ir.Operation]:
         loop = value.owner.operation
         if loop not in loops:
             loops.append(loop)
-    if len(loops) < 2:
-        raise pass_error(PASS_NAME, fuse_op, "fuse_op targets are computed by one loop nest: nothing to fuse")
     for i, loop in enumerate(loops[1:], start=1):
         if not same_bounds(loops[0], loop):
             raise pass_error(PASS_NAME, fuse_op, f"fuse_op targets have mismatched loop bounds (target #0 vs #{i}); "
