@@ -17,26 +17,13 @@ bufferization runs before the next canonicalize and would allocate the tensor).
 from __future__ import annotations
 
 from nkipy_kg._mlir import ir, scf
+from nkipy_kg.passes.common import collect_named
 from nkipy_kg.passes.fusion_deps import constant_index, slice_dims
-
-
-def _walk(root: ir.Operation, names: str | frozenset[str]) -> list[ir.Operation]:
-    """The ops named `names` (one name or a set) under `root`, post-order."""
-    names = frozenset({names}) if isinstance(names, str) else names
-    found: list[ir.Operation] = []
-
-    def visit(op: ir.Operation) -> ir.WalkResult:
-        if op.name in names:
-            found.append(op)
-        return ir.WalkResult.ADVANCE
-
-    root.walk(visit)
-    return found
 
 
 def fold_slices_of_inserts(root: ir.Operation) -> None:
     """extract_slice(insert_slice(t)) of the very same slice -> t."""
-    for extract in _walk(root, "tensor.extract_slice"):
+    for extract in collect_named(root, "tensor.extract_slice"):
         source = extract.operands[0]
         if not isinstance(source, ir.OpResult) or source.owner.operation.name != "tensor.insert_slice":
             continue
@@ -49,10 +36,10 @@ def fold_slices_of_inserts(root: ir.Operation) -> None:
 
 def drop_dead_chains(root: ir.Operation) -> None:
     """Drop carried tensors of `root`'s loop nest that are only written, never read."""
-    for extract in _walk(root, "tensor.extract_slice"):
+    for extract in collect_named(root, "tensor.extract_slice"):
         if not _has_uses(extract.results[0]):  # e.g. a tile's old `outs` slice
             extract.erase()
-    for loop in _walk(root, "scf.for"):
+    for loop in collect_named(root, "scf.for"):
         for k, result in enumerate(loop.results):
             if not _has_uses(result) and _drop_writes(loop, k):
                 for ann in [u.owner.operation for u in result.uses]:
@@ -60,7 +47,7 @@ def drop_dead_chains(root: ir.Operation) -> None:
     changed = True
     while changed:
         changed = False
-        for loop in _walk(root, "scf.for"):
+        for loop in collect_named(root, "scf.for"):
             if _drop_pass_through(loop):
                 changed = True
                 break  # the loop was rebuilt: walk again
@@ -164,7 +151,7 @@ def reuse_loaded_tiles(root: ir.Operation) -> None:
     """A second `materialize_in_destination` of the same slice into the same kind of
     fresh tile, in the same block, is the same tensor value: use the first."""
     seen: dict[tuple, ir.Value] = {}
-    for op in _walk(root, "bufferization.materialize_in_destination"):
+    for op in collect_named(root, "bufferization.materialize_in_destination"):
         source, dest = op.operands[0], op.operands[1]
         if not (isinstance(source, ir.OpResult) and source.owner.operation.name == "tensor.extract_slice"
                 and isinstance(dest, ir.OpResult) and dest.owner.operation.name == "bufferization.alloc_tensor"):
@@ -195,7 +182,7 @@ def erase_dead_tensor_ops(root: ir.Operation) -> None:
     changed = True
     while changed:  # users come after producers: one reverse sweep frees most chains
         changed = False
-        for op in reversed(_walk(root, _PURE)):
+        for op in reversed(collect_named(root, *_PURE)):
             if any(_has_uses(r) for r in op.results):
                 continue
             for ann in [u.owner.operation for r in op.results for u in r.uses]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from nkipy_kg._mlir import arith, bufferization, ir, linalg, tensor
 from nkipy_kg.dialects.nkipy import MemSpace
+from nkipy_kg.passes.common import collect_named
 from nkipy_kg.passes.fusion_cleanup import drop_iter_arg, erase_dead_tensor_ops
 from nkipy_kg.passes.fusion_deps import constant_index, slice_dims
 
@@ -41,7 +42,7 @@ def contract_stripes(root: ir.Operation) -> None:
     changed = True
     while changed:
         changed = False
-        for loop in _loops(root):
+        for loop in collect_named(root, "scf.for"):  # outermost first
             for k in range(len(loop.results)):
                 if _contract(loop, k):
                     erase_dead_tensor_ops(root)  # the old chain's inserts: an outer result may be free now
@@ -49,18 +50,6 @@ def contract_stripes(root: ir.Operation) -> None:
                     break
             if changed:
                 break  # the loop was rebuilt: walk again
-
-
-def _loops(root: ir.Operation) -> list[ir.Operation]:
-    found: list[ir.Operation] = []
-
-    def visit(op: ir.Operation) -> ir.WalkResult:
-        if op.name == "scf.for":
-            found.append(op)
-        return ir.WalkResult.ADVANCE
-
-    root.walk(visit, ir.WalkOrder.PRE_ORDER)
-    return found
 
 
 def _contract(loop: ir.Operation, k: int) -> bool:

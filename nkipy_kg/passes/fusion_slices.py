@@ -21,6 +21,7 @@ must be read at their only index.
 from __future__ import annotations
 
 from nkipy_kg._mlir import ir, tensor
+from nkipy_kg.passes.common import collect
 from nkipy_kg.passes.fusion_deps import slice_dims
 
 _DYNAMIC = ir.ShapedType.get_dynamic_stride_or_offset()
@@ -39,16 +40,9 @@ def read_through_inserts(root: ir.Operation) -> bool:
 
 
 def _extracts(root: ir.Operation) -> list[ir.Operation]:
-    found: list[ir.Operation] = []
-
-    def visit(op: ir.Operation) -> ir.WalkResult:
-        source = op.operands[0] if op.name == "tensor.extract_slice" else None
-        if isinstance(source, ir.OpResult) and source.owner.operation.name == "tensor.insert_slice":
-            found.append(op)
-        return ir.WalkResult.ADVANCE
-
-    root.walk(visit)
-    return found
+    """The extract_slices under `root` whose source is an insert_slice."""
+    return collect(root, lambda op: op.name == "tensor.extract_slice" and isinstance(op.operands[0], ir.OpResult)
+                   and op.operands[0].owner.operation.name == "tensor.insert_slice")
 
 
 def _compose(extract: ir.Operation) -> bool:
