@@ -2,23 +2,24 @@
 
 When a fused loop carries a whole tensor that only its own iteration reads, and
 only inside the stripe that iteration writes, the tensor need not exist: each
-iteration can start from a fresh stripe. Attention's scores are the case: the
-matmul writes a `[1, 128, 2048]` block of the `[8, 2048, 2048]` scores per row
-block in four 512-column tiles, and the softmax in the same iteration reads the
-whole block:
+iteration can start from a fresh stripe. In the fused attention softmax that is the
+probabilities `p` per block of 128 query rows (written by the softmax, read by
+`p @ v` in the same iteration) and the row max and sum accumulators; in general a
+producer that writes a row block in column tiles which its consumer reads whole:
 
-    %r = scf.for %i = ... iter_args(%s = %empty) -> (tensor<8x2048x2048xf32>) {   // result unused
-      %b = scf.for %n = ... iter_args(%t = %s) {
-        ... tensor.insert_slice %tile into %t[%h, %i, %n] [1, 128, 512] ...
+    %r = scf.for %i = ... iter_args(%s = %empty) -> (tensor<8x16xf32>) {   // result unused
+      %b = scf.for %j = ... iter_args(%t = %s) {
+        ... tensor.insert_slice %tile into %t[%i, %j] [4, 8] ...
       }
-      %x = tensor.extract_slice %b[%h, %i, 0] [1, 128, 2048]
+      %x = tensor.extract_slice %b[%i, 0] [4, 16]
       ...
     }
 
-becomes a loop without `%s` whose body starts from `tensor.empty() : tensor<8x128x2048xf32>`
-sliced to the stripe (dim 1 now 128; a fresh SBUF tile when it is small), with every
-slice of the chain at offset 0 along that dim. The `[1, 128, 2048]` block is then a tile (SBUF) instead of an HBM
-round trip. Nested loops are contracted outermost first (heads, then rows).
+becomes a loop without `%s` whose body starts from a fresh `tensor<4x16xf32>` stripe
+(an SBUF `alloc_tensor` when it is small; a fill of a fresh tensor, a row max's
+`-inf`, is redone on the stripe), with every slice of the chain at offset 0 along
+that dim: the block is a tile instead of a full-size buffer. Nested loops are
+contracted outermost first (heads, then rows).
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from nkipy_kg.passes.fusion_cleanup import drop_iter_arg, erase_dead_tensor_ops
 from nkipy_kg.passes.fusion_deps import constant_index, slice_dims
 
 _DYNAMIC = ir.ShapedType.get_dynamic_stride_or_offset()
-_SLICES = ("tensor.insert_slice", "tensor.extract_slice")
 _ANNOTATIONS = frozenset({"nkipy.layout", "nkipy.tile_op"})
 # A fresh stripe up to 16 KiB per partition (of 128) is a tile: it goes to SBUF as the
 # tiles of knob-driven-tiling do; a bigger one is left to memory assignment (spills).

@@ -19,12 +19,13 @@ inside the stripe of its own iteration. Then, in the fused body, the stripe of t
 producer's value after this iteration (what it yields) already equals the stripe of
 its final result, and the consumer reads the yielded value instead of `%r`; once
 the slices line up, `extract_slice(insert_slice)` folds to the tile itself and the
-full tensor is no longer read (see `drop_dead_iter_args`).
+full tensor is no longer read (`fusion_cleanup.py`, `fusion_contract.py`).
 
 Writes are followed through the loop-carried chain: an `insert_slice` into the
 chain, or an inner `scf.for` that carries it (the tiled nests thread the whole
 tensor through every level). Anything else writing the chain (a linalg op on the
-whole tensor) has no stripe, and the loops are not fused.
+whole tensor) has no stripe, and the loops are not fused. Nor is a producer that
+computes a matmul (not supported yet: see `why_not_fusable`).
 """
 
 from __future__ import annotations

@@ -1,21 +1,21 @@
 """Reading through an insert: `extract_slice(insert_slice(src into dst))` of a region
 inside the inserted one is a slice of `src` (`knob-driven-fusion`).
 
-The per-head nest of a decomposed batch matmul computes a 2-D `[S, S]` block and
-inserts it into the 3-D result, `[1, S, S]` at head `h`; the fused softmax reads
+A per-head nest (the shape decompose-batch-matmul gives batched ops) computes a 2-D
+`[S, S]` block and inserts it into the 3-D result at head `h`; a fused reader takes
 its rows from that result:
 
-    %u = tensor.insert_slice %mm into %acc[%h, 0, 0] [1, 256, 256] [1, 1, 1]
+    %u = tensor.insert_slice %blk into %acc[%h, 0, 0] [1, 256, 256] [1, 1, 1]
     %x = tensor.extract_slice %u[%h, %r, 0] [1, 128, 256] [1, 1, 1] : ... to tensor<128x256xf32>
       ->
-    %x = tensor.extract_slice %mm[%r, 0] [128, 256] [1, 1]
+    %x = tensor.extract_slice %blk[%r, 0] [128, 256] [1, 1]
 
-so the reading row loop reads the matmul's row-block loop result directly and the
-two fuse. A read that keeps the unit head dim (`tensor<1x128x256xf32>`) would need
-an `expand_shape` of the slice, which legalize-layout cannot re-type on strided
-SBUF buffers yet, so it is not composed (and the row loops stay apart). The region must be provably inside the insert: per dim the same
-offset value, a whole-dim insert at 0, or constants; unit dims the insert drops
-must be read at their only index.
+so the reading row loop reads the block's row loop result directly and the two fuse.
+A read that keeps the unit head dim (`tensor<1x128x256xf32>`) would need an
+`expand_shape` of the slice, which legalize-layout cannot re-type on strided SBUF
+buffers yet, so it is not composed (and the row loops stay apart). The region must
+be provably inside the insert: per dim the same offset value, a whole-dim insert at
+0, or constants; unit dims the insert drops must be read at their only index.
 """
 
 from __future__ import annotations
