@@ -37,11 +37,11 @@ def fold_slices_of_inserts(root: ir.Operation) -> None:
 def drop_dead_chains(root: ir.Operation) -> None:
     """Drop carried tensors of `root`'s loop nest that are only written, never read."""
     for extract in collect_named(root, "tensor.extract_slice"):
-        if not _has_uses(extract.results[0]):  # e.g. a tile's old `outs` slice
+        if not has_uses(extract.results[0]):  # e.g. a tile's old `outs` slice
             extract.erase()
     for loop in collect_named(root, "scf.for"):
         for k, result in enumerate(loop.results):
-            if not _has_uses(result) and _drop_writes(loop, k):
+            if not has_uses(result) and _drop_writes(loop, k):
                 for ann in [u.owner.operation for u in result.uses]:
                     ann.erase()  # knobs of a tensor that no longer exists
     changed = True
@@ -56,7 +56,7 @@ def drop_dead_chains(root: ir.Operation) -> None:
 _ANNOTATIONS = frozenset({"nkipy.layout", "nkipy.tile_op"})
 
 
-def _has_uses(value: ir.Value) -> bool:
+def has_uses(value: ir.Value) -> bool:
     """Uses other than knob annotations (which only describe the value)."""
     return any(use.owner.operation.name not in _ANNOTATIONS for use in value.uses)
 
@@ -183,7 +183,7 @@ def erase_dead_tensor_ops(root: ir.Operation) -> None:
     while changed:  # users come after producers: one reverse sweep frees most chains
         changed = False
         for op in reversed(collect_named(root, *_PURE)):
-            if any(_has_uses(r) for r in op.results):
+            if any(has_uses(r) for r in op.results):
                 continue
             for ann in [u.owner.operation for r in op.results for u in r.uses]:
                 ann.erase()

@@ -27,11 +27,10 @@ from __future__ import annotations
 from nkipy_kg._mlir import arith, bufferization, ir, linalg, tensor
 from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.passes.common import collect_named
-from nkipy_kg.passes.fusion_cleanup import drop_iter_arg, erase_dead_tensor_ops
+from nkipy_kg.passes.fusion_cleanup import drop_iter_arg, erase_dead_tensor_ops, has_uses
 from nkipy_kg.passes.fusion_deps import constant_index, slice_dims
 
 _DYNAMIC = ir.ShapedType.get_dynamic_stride_or_offset()
-_ANNOTATIONS = frozenset({"nkipy.layout", "nkipy.tile_op"})
 # A fresh stripe up to 16 KiB per partition (of 128) is a tile: it goes to SBUF as the
 # tiles of knob-driven-tiling do; a bigger one is left to memory assignment (spills).
 _SBUF_STRIPE_BYTES = 128 * 16 * 1024
@@ -54,7 +53,7 @@ def contract_stripes(root: ir.Operation) -> None:
 
 def _contract(loop: ir.Operation, k: int) -> bool:
     result = loop.results[k]
-    if any(u.owner.operation.name not in _ANNOTATIONS for u in result.uses):
+    if has_uses(result):
         return False
     bounds = [constant_index(v) for v in loop.operands[:3]]
     if None in bounds or not isinstance(result.type, ir.RankedTensorType):

@@ -55,7 +55,7 @@ from nkipy_kg.passes.fusion_cleanup import (drop_dead_chains, erase_dead_tensor_
                                              inline_single_trip, reuse_loaded_tiles)
 from nkipy_kg.passes.fusion_contract import contract_stripes
 from nkipy_kg.passes.fusion_slices import read_through_inserts
-from nkipy_kg.passes.fusion_deps import consumer_reads, why_not_fusable
+from nkipy_kg.passes.fusion_deps import constant_index, consumer_reads, why_not_fusable
 from nkipy_kg.passes.registry import python_pass
 
 PASS_NAME = "knob-driven-fusion"
@@ -141,17 +141,10 @@ def _position(op: ir.Operation) -> int:
     return next(i for i, other in enumerate(op.block.operations) if other.operation == op)
 
 
-def _constant(value: ir.Value) -> int | None:
-    if not isinstance(value, ir.OpResult) or value.owner.operation.name != "arith.constant":
-        return None
-    attr = value.owner.operation.attributes["value"]
-    return ir.IntegerAttr(attr).value if isinstance(attr, ir.IntegerAttr) else None
-
-
 def same_bounds(a: ir.Operation, b: ir.Operation) -> bool:
     """Equal lower bound, upper bound and step: the same SSA value or equal constants."""
     for x, y in zip(a.operands[:3], b.operands[:3]):
-        if x != y and (_constant(x) is None or _constant(x) != _constant(y)):
+        if x != y and (constant_index(x) is None or constant_index(x) != constant_index(y)):
             return False
     return True
 

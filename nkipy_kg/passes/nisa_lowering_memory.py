@@ -6,7 +6,7 @@ from __future__ import annotations
 from nkipy_kg._mlir import ir
 from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.passes.nisa_lowering_common import (
-    HBM, ON_CHIP, alloc, constant_value, elem, emit, error, memref_of, release, root, shape, space,
+    HBM, ON_CHIP, alloc, constant_value, elem, emit, error, memref_of, release, shape, space,
 )
 from nkipy_kg.passes.nisa_lowering_transpose import is_batched_transpose, transpose_hbm_blocks
 
