@@ -357,3 +357,79 @@ def test_row_statistics_accumulate_on_gpsimd_where_it_shares_sbuf_with_vector() 
     assert runs[0].profile.total_ns < runs[1].profile.total_ns
     want = np.exp(x - x.max(-1, keepdims=True))
     np.testing.assert_allclose(runs[0].outputs[0], want / want.sum(-1, keepdims=True), rtol=2e-5, atol=1e-7)
+
+
+SCALED_SOFTMAX_ROW = """
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#col = affine_map<(d0, d1) -> (d0, 0)>
+func.func @k(%x: memref<128x512xf32, 4 : i32>) -> (memref<128x512xbf16, 4 : i32>, memref<128x1xf32, 4 : i32>) {
+  %c = arith.constant 0.0883883461 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %out = memref.alloc() : memref<128x512xbf16, 4 : i32>
+  %mout = memref.alloc() : memref<128x1xf32, 4 : i32>
+  %tx = memref.alloc() : memref<128x512xf32, 3 : i32>
+  memref.copy %x, %tx : memref<128x512xf32, 4 : i32> to memref<128x512xf32, 3 : i32>
+  %y = memref.alloc() : memref<128x512xf32, 3 : i32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%tx : memref<128x512xf32, 3 : i32>) outs(%y : memref<128x512xf32, 3 : i32>) {
+  ^bb0(%a: f32, %o: f32):
+    %v = arith.mulf %a, %c : f32
+    linalg.yield %v : f32
+  }
+  %m = memref.alloc() : memref<128x1xf32, 3 : i32>
+  linalg.fill ins(%ninf : f32) outs(%m : memref<128x1xf32, 3 : i32>)
+  linalg.generic {indexing_maps = [#id, #col], iterator_types = ["parallel", "reduction"]}
+      ins(%y : memref<128x512xf32, 3 : i32>) outs(%m : memref<128x1xf32, 3 : i32>) {
+  ^bb0(%a: f32, %o: f32):
+    %v = arith.maximumf %a, %o : f32
+    linalg.yield %v : f32
+  }
+  %e = memref.alloc() : memref<128x512xbf16, 3 : i32>
+  linalg.generic {indexing_maps = [#id, #col, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%y, %m : memref<128x512xf32, 3 : i32>, memref<128x1xf32, 3 : i32>) outs(%e : memref<128x512xbf16, 3 : i32>) {
+  ^bb0(%a: f32, %b: f32, %o: bf16):
+    %d = arith.subf %a, %b : f32
+    %v = math.exp %d : f32
+    %t = arith.truncf %v : f32 to bf16
+    linalg.yield %t : bf16
+  }
+  %wide = memref.alloc() : memref<128x1024xbf16, 3 : i32>
+  %half = memref.subview %wide[0, 512] [128, 512] [1, 1] : memref<128x1024xbf16, 3 : i32> to memref<128x512xbf16, strided<[1024, 1], offset: 512>, 3 : i32>
+  memref.copy %e, %half : memref<128x512xbf16, 3 : i32> to memref<128x512xbf16, strided<[1024, 1], offset: 512>, 3 : i32>
+  memref.copy %half, %out : memref<128x512xbf16, strided<[1024, 1], offset: 512>, 3 : i32> to memref<128x512xbf16, 4 : i32>
+  memref.copy %m, %mout : memref<128x1xf32, 3 : i32> to memref<128x1xf32, 4 : i32>
+  memref.dealloc %tx : memref<128x512xf32, 3 : i32>
+  memref.dealloc %y : memref<128x512xf32, 3 : i32>
+  memref.dealloc %m : memref<128x1xf32, 3 : i32>
+  memref.dealloc %e : memref<128x512xbf16, 3 : i32>
+  memref.dealloc %wide : memref<128x1024xbf16, 3 : i32>
+  return %out, %mout : memref<128x512xbf16, 4 : i32>, memref<128x1xf32, 4 : i32>
+}
+"""
+
+
+def test_scale_fold_and_copy_elision_are_bit_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    """exp(c * x - max(c * x)) with the scale folded into the max and the exp, written
+    straight into its view: the same bits as the unfolded instructions (the folds are
+    exact, not approximate), on data with ties, negatives and large magnitudes."""
+    import nkipy_kg.passes.linalg_to_nisa as l2n
+
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal((128, 512)) * 40).astype(np.float32)
+    x[:, 100] = x.max(axis=1)  # ties at the max
+    folded = lower(SCALED_SOFTMAX_ROW)
+    full_scale = re.compile(r'"nisa.tensor_scalar_arith".*: \(memref<128x512xf32')
+    assert not full_scale.search(folded) and folded.count('"nisa.tensor_scalar_arith"') == 2  # rescale, -m
+    assert '"nisa.tensor_copy"' not in folded  # e is written into its view
+    monkeypatch.setattr(l2n, "fold_scales_into_readers", lambda *a, **k: None)
+    monkeypatch.setattr(l2n, "elide_copies", lambda *a, **k: None)
+    plain = lower(SCALED_SOFTMAX_ROW)
+    assert full_scale.search(plain) and '"nisa.tensor_copy"' in plain
+    got = simulate(folded, x, target="trn2").outputs
+    want = simulate(plain, x, target="trn2").outputs
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and np.array_equal(g.view(np.uint8), w.view(np.uint8))
+    c = np.float32(0.0883883461)
+    np.testing.assert_array_equal(got[1][:, 0], (x * c).max(axis=1))
+    ref = np.exp((x * c) - (x * c).max(axis=1, keepdims=True))
+    np.testing.assert_allclose(got[0].astype(np.float32), ref, rtol=1e-2, atol=1e-6)

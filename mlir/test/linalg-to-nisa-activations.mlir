@@ -88,3 +88,134 @@ func.func @biases(%x: memref<128x512xf32, 3 : i32>, %b: memref<128x1xf32, 3 : i3
   }
   return
 }
+
+// -----
+
+// Scaled scores read only by their row max and exp(y - m): the scale folds into both
+// (the max of x rescaled on its [P, 1] result, the activation's scale operand), and
+// the scaled tile is never written.
+
+// CHECK-LABEL: func.func @scaled_scores
+// CHECK:         %[[C:.*]] = arith.constant 1.250000e-01 : f32
+// CHECK-NOT:     "nisa.alloc"() : () -> memref<128x512xf32
+// CHECK:         "nisa.tensor_reduce_arith"(%[[M:.*]], %arg0) {num_r_dim = 1 : i64, op = "max"}
+// CHECK-NEXT:    "nisa.tensor_scalar_arith"(%[[M]], %[[M]], %[[C]]) {op0 = "multiply"
+// CHECK:         "nisa.activation"(%arg1, %arg0, %{{.*}}, %[[C]]) {op = "exp", operandSegmentSizes = array<i32: 1, 1, 1, 1>}
+// CHECK-NOT:     "nisa.tensor_scalar_arith"(%{{.*}}, %arg0
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#col = affine_map<(d0, d1) -> (d0, 0)>
+func.func @scaled_scores(%x: memref<128x512xf32, 3 : i32>, %e: memref<128x512xf32, 3 : i32>) {
+  %c = arith.constant 0.125 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %y = memref.alloc() : memref<128x512xf32, 3 : i32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<128x512xf32, 3 : i32>) outs(%y : memref<128x512xf32, 3 : i32>) {
+  ^bb0(%a: f32, %o: f32):
+    %v = arith.mulf %a, %c : f32
+    linalg.yield %v : f32
+  }
+  %m = memref.alloc() : memref<128x1xf32, 3 : i32>
+  linalg.fill ins(%ninf : f32) outs(%m : memref<128x1xf32, 3 : i32>)
+  linalg.generic {indexing_maps = [#id, #col], iterator_types = ["parallel", "reduction"]}
+      ins(%y : memref<128x512xf32, 3 : i32>) outs(%m : memref<128x1xf32, 3 : i32>) {
+  ^bb0(%a: f32, %o: f32):
+    %v = arith.maximumf %a, %o : f32
+    linalg.yield %v : f32
+  }
+  linalg.generic {indexing_maps = [#id, #col, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%y, %m : memref<128x512xf32, 3 : i32>, memref<128x1xf32, 3 : i32>) outs(%e : memref<128x512xf32, 3 : i32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %d = arith.subf %a, %b : f32
+    %v = math.exp %d : f32
+    linalg.yield %v : f32
+  }
+  memref.dealloc %m : memref<128x1xf32, 3 : i32>
+  memref.dealloc %y : memref<128x512xf32, 3 : i32>
+  return
+}
+
+// -----
+
+// The scaled tile is also an output (or the scale is negative): the scale stays.
+
+// CHECK-LABEL: func.func @scaled_kept
+// CHECK:         "nisa.tensor_scalar_arith"(%arg1, %arg0, %{{.*}}) {{.*}}op0 = "multiply"
+// CHECK:         "nisa.tensor_reduce_arith"(%{{.*}}, %arg1) {num_r_dim = 1 : i64, op = "max"}
+// CHECK:         "nisa.tensor_scalar_arith"(%[[Y:.*]], %arg0, %{{.*}}) {{.*}}op0 = "multiply"
+// CHECK:         "nisa.tensor_reduce_arith"(%{{.*}}, %[[Y]]) {num_r_dim = 1 : i64, op = "max"}
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#col = affine_map<(d0, d1) -> (d0, 0)>
+func.func @scaled_kept(%x: memref<128x512xf32, 3 : i32>, %y: memref<128x512xf32, 3 : i32>) {
+  %c = arith.constant 0.125 : f32
+  %neg = arith.constant -0.125 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<128x512xf32, 3 : i32>) outs(%y : memref<128x512xf32, 3 : i32>) {
+  ^bb0(%a: f32, %o: f32):
+    %v = arith.mulf %a, %c : f32
+    linalg.yield %v : f32
+  }
+  %m = memref.alloc() : memref<128x1xf32, 3 : i32>
+  linalg.fill ins(%ninf : f32) outs(%m : memref<128x1xf32, 3 : i32>)
+  linalg.generic {indexing_maps = [#id, #col], iterator_types = ["parallel", "reduction"]}
+      ins(%y : memref<128x512xf32, 3 : i32>) outs(%m : memref<128x1xf32, 3 : i32>) {
+  ^bb0(%a: f32, %o: f32):
+    %v = arith.maximumf %a, %o : f32
+    linalg.yield %v : f32
+  }
+  %z = memref.alloc() : memref<128x512xf32, 3 : i32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<128x512xf32, 3 : i32>) outs(%z : memref<128x512xf32, 3 : i32>) {
+  ^bb0(%a: f32, %o: f32):
+    %v = arith.mulf %a, %neg : f32
+    linalg.yield %v : f32
+  }
+  linalg.generic {indexing_maps = [#id, #col], iterator_types = ["parallel", "reduction"]}
+      ins(%z : memref<128x512xf32, 3 : i32>) outs(%m : memref<128x1xf32, 3 : i32>) {
+  ^bb0(%a: f32, %o: f32):
+    %v = arith.maximumf %a, %o : f32
+    linalg.yield %v : f32
+  }
+  memref.dealloc %z : memref<128x512xf32, 3 : i32>
+  memref.dealloc %m : memref<128x1xf32, 3 : i32>
+  return
+}
+
+// -----
+
+// A tile computed only to be copied into a view of another buffer: the op writes
+// the view (no VectorE copy, no temporary). A temporary read twice keeps its copy.
+
+// CHECK-LABEL: func.func @copy_elided
+// CHECK:         %[[V:.*]] = memref.subview %arg1[0, 512] [128, 512] [1, 1]
+// CHECK-NEXT:    "nisa.activation"(%[[V]], %arg0) {op = "exp"
+// CHECK-NOT:     "nisa.tensor_copy"(%[[V]]
+// CHECK:         "nisa.activation"(%[[T:.*]], %arg0) {op = "tanh"
+// CHECK:         "nisa.tensor_copy"(%{{.*}}, %[[T]])
+// CHECK:         "nisa.tensor_copy"(%{{.*}}, %[[T]])
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @copy_elided(%x: memref<128x512xf32, 3 : i32>, %out: memref<128x2048xf32, 3 : i32>) {
+  %t = memref.alloc() : memref<128x512xf32, 3 : i32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<128x512xf32, 3 : i32>) outs(%t : memref<128x512xf32, 3 : i32>) {
+  ^bb0(%a: f32, %o: f32):
+    %v = math.exp %a : f32
+    linalg.yield %v : f32
+  }
+  %view = memref.subview %out[0, 512] [128, 512] [1, 1] : memref<128x2048xf32, 3 : i32> to memref<128x512xf32, strided<[2048, 1], offset: 512>, 3 : i32>
+  memref.copy %t, %view : memref<128x512xf32, 3 : i32> to memref<128x512xf32, strided<[2048, 1], offset: 512>, 3 : i32>
+  memref.dealloc %t : memref<128x512xf32, 3 : i32>
+  %u = memref.alloc() : memref<128x512xf32, 3 : i32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<128x512xf32, 3 : i32>) outs(%u : memref<128x512xf32, 3 : i32>) {
+  ^bb0(%a: f32, %o: f32):
+    %v = math.tanh %a : f32
+    linalg.yield %v : f32
+  }
+  %v0 = memref.subview %out[0, 0] [128, 512] [1, 1] : memref<128x2048xf32, 3 : i32> to memref<128x512xf32, strided<[2048, 1]>, 3 : i32>
+  %v1 = memref.subview %out[0, 1024] [128, 512] [1, 1] : memref<128x2048xf32, 3 : i32> to memref<128x512xf32, strided<[2048, 1], offset: 1024>, 3 : i32>
+  memref.copy %u, %v0 : memref<128x512xf32, 3 : i32> to memref<128x512xf32, strided<[2048, 1]>, 3 : i32>
+  memref.copy %u, %v1 : memref<128x512xf32, 3 : i32> to memref<128x512xf32, strided<[2048, 1], offset: 1024>, 3 : i32>
+  memref.dealloc %u : memref<128x512xf32, 3 : i32>
+  return
+}

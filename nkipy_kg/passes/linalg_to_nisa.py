@@ -84,7 +84,9 @@ from nkipy_kg._mlir import ir
 from nkipy_kg.passes.common import collect
 from nkipy_kg.passes.nisa_lowering_accumulate import first_k_tile_overwrites
 from nkipy_kg.passes.nisa_lowering_activation_reduce import fold_reductions_into_activations
+from nkipy_kg.passes.nisa_lowering_copy_elision import elide_copies
 from nkipy_kg.passes.nisa_lowering_engines import balance_engines
+from nkipy_kg.passes.nisa_lowering_scale_fold import fold_scales_into_readers
 from nkipy_kg.passes.nisa_lowering_common import PASS_NAME, VIEW_OPS, error
 from nkipy_kg.passes.nisa_lowering_custom import inline_custom_ops
 from nkipy_kg.passes.nisa_lowering_gather import is_gather, lower_gather_generic
@@ -129,6 +131,8 @@ def _run(module_op: ir.Operation, target: str) -> None:
         lower_dealloc(op)
     first_k_tile_overwrites(matmuls, zero_fills)
     # Peepholes on the lowered instructions only: a hand-written body runs as written.
+    elide_copies(module_op, skip=handwritten)
+    fold_scales_into_readers(module_op, skip=handwritten)
     fold_reductions_into_activations(module_op, skip=handwritten)
     balance_engines(module_op, get_target(target), skip=handwritten)
     for op in collect(module_op, _left_over):
