@@ -103,3 +103,27 @@ def test_spelled_out_activations_are_one_instruction(fn, activation: str, dtype)
     ops = re.findall(r'"nisa\.activation"\(.*?\{op = "(\w+)"', nisa)
     assert set(ops) == {activation} and '"nisa.reciprocal"' not in nisa
     _check(simulate(load_nisa(nisa), *arrays, target="trn2").outputs, fn, arrays)
+
+
+def test_rmsnorm_without_knobs_keeps_its_squares_on_chip() -> None:
+    """`mean(square(x))` with no knobs at 2048 x 4096 bf16: the square is fused into the
+    sum, and linalg-to-nisa splits it back per SBUF tile (one ScalarE activation_reduce),
+    so the f32 squares (32 MiB, more than SBUF holds) never make their HBM round trip."""
+    from nkipy_kg.passes import run_passes
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2048, 4096)).astype(dtypes.bfloat16)
+    w = rng.standard_normal((4096,)).astype(dtypes.bfloat16)
+    text = run_passes(nkipy_kg.trace(CATALOGUE["rmsnorm"].fn).to_mlir(x, w).operation.get_asm(enable_debug_info=True),
+                      "strip-nkipy-annotations")
+    runs = {}
+    for fuse in (True, False):
+        comp = nkipy_kg.compile(text, pass_options={"infer-layout": f"fuse-elementwise={'true' if fuse else 'false'}"})
+        assert comp.error is None, comp.error
+        runs[fuse] = (comp.nisa_ir_with_locations, simulate(load_nisa(comp.nisa_ir_with_locations), x, w, target="trn2"))
+    (nisa, fused), (_, unfused) = runs[True], runs[False]
+    assert '"nisa.activation_reduce"' in nisa and 'op = "square"' in nisa
+    squares = 4 * x.size  # f32
+    assert fused.profile.hbm_bytes <= unfused.profile.hbm_bytes - 2 * squares
+    assert fused.profile.hbm_bytes <= 3 * x.nbytes + 16 * w.nbytes  # x twice, the result, w per row block
+    assert fused.profile.total_ns < 0.7 * unfused.profile.total_ns
+    _check(fused.outputs, CATALOGUE["rmsnorm"].fn, [x, w])

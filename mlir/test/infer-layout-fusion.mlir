@@ -48,13 +48,16 @@ func.func @sub_exp_sum(%x: tensor<256x512xbf16>, %m: tensor<256x1xbf16>) -> tens
 // -----
 
 // Not fused: an annotated intermediate (the author chose its tile), a value with two
-// readers, a value read through a broadcast map, and a non-cast producer of a
-// reduction's input (NISA reduces a tile; the square must exist first).
+// readers and a value read through a broadcast map. A one-input producer of a
+// reduction's input is fused (linalg-to-nisa splits it back off per SBUF tile).
 // CHECK-LABEL: func.func @kept
 // CHECK-COUNT-2: linalg.exp
 // CHECK:         linalg.negf
-// CHECK:         linalg.square
-// CHECK:         arith.addf
+// CHECK-NOT:     linalg.square
+// CHECK:         linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]{{.*}} ins(%arg0 : tensor<256x512xf32>)
+// CHECK-NEXT:    ^bb0(%[[I:.*]]: f32, %[[O:.*]]: f32):
+// CHECK-NEXT:      %[[SQ:.*]] = arith.mulf %[[I]], %[[I]] : f32
+// CHECK-NEXT:      arith.addf %[[SQ]], %[[O]] : f32
 // CHECK:         arith.negf
 // CHECK:         linalg.generic {{.*}} ins(%arg0, %{{.*}} : tensor<256x512xf32>, tensor<256x1xf32>)
 // CHECK-NEXT:    ^bb0(%{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32):

@@ -219,3 +219,28 @@ func.func @copy_elided(%x: memref<128x512xf32, 3 : i32>, %out: memref<128x2048xf
   memref.dealloc %u : memref<128x512xf32, 3 : i32>
   return
 }
+
+// -----
+
+// A reduction of an elementwise prefix (infer-layout fused `square` into the sum):
+// the prefix goes to an fp32 SBUF tile of the iteration space, reduced per tile, and
+// the activation and its fp32 row sum are one activation_reduce.
+
+// CHECK-LABEL: func.func @sum_of_squares
+// CHECK:         %[[T:.*]] = "nisa.alloc"() : () -> memref<128x512xf32, 3 : i32>
+// CHECK:         "nisa.activation_reduce"(%[[T]], %arg0, %[[S:.*]]) {op = "square"
+// CHECK:         "nisa.tensor_tensor_arith"(%arg1, %arg1, %[[S]]) {{.*}}op = "add"
+// CHECK:         "nisa.release"(%[[T]])
+// CHECK-NOT:     linalg.generic
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#col = affine_map<(d0, d1) -> (d0, 0)>
+func.func @sum_of_squares(%x: memref<128x512xf32, 3 : i32>, %s: memref<128x1xf32, 3 : i32>) {
+  linalg.generic {indexing_maps = [#id, #col], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<128x512xf32, 3 : i32>) outs(%s : memref<128x1xf32, 3 : i32>) {
+  ^bb0(%a: f32, %o: f32):
+    %q = arith.mulf %a, %a : f32
+    %v = arith.addf %q, %o : f32
+    linalg.yield %v : f32
+  }
+  return
+}

@@ -1,8 +1,9 @@
 """Producer-consumer fusion of elementwise linalg ops, the first step of `infer-layout`.
 
 An elementwise op whose result has exactly one use, an identity-mapped input of
-another elementwise op (or the input of a reduction, when the producer only widens,
-`extf`), is merged into its consumer: one `linalg.generic` whose body is the
+another elementwise op (or of a reduction, when the producer has one input:
+`sum(square(x))`, which linalg-to-nisa splits back per SBUF tile), is merged into
+its consumer: one `linalg.generic` whose body is the
 producer's body followed by the consumer's. The intermediate then never exists as
 a tensor, so layout inference never has to place it: no SBUF budget for it, no HBM
 round trip when it does not fit, one loop nest instead of two.
@@ -100,8 +101,10 @@ def _fusable_producer(consumer: ir.Operation, i: int) -> ir.Operation | None:
         return None
     if any(not isinstance(v.type, ir.ShapedType) for v in [*producer.operands, *consumer.operands]):
         return None  # a scalar operand: keep the ops as they are
-    if any(t != "parallel" for t in iterator_types(consumer)) and not _only_widens(producer):
-        return None  # a reduction's input: only a cast is free (tensor_reduce_arith reads narrow tiles)
+    if any(t != "parallel" for t in iterator_types(consumer)) and not _one_identity_input(producer):
+        # A reduction's input: linalg-to-nisa splits f back off per tile (an SBUF
+        # temporary), which it does for a reduction of one input only.
+        return None
     return producer
 
 
@@ -110,9 +113,8 @@ def _reads_init(op: ir.Operation) -> bool:
     return len(list(out_arg.uses)) > 0
 
 
-def _only_widens(op: ir.Operation) -> bool:
-    body = [b.operation for b in op.regions[0].blocks[0].operations]
-    return len(body) == 2 and body[0].name == "arith.extf"
+def _one_identity_input(op: ir.Operation) -> bool:
+    return _num_inputs(op) == 1 and _is_identity(_maps(op)[0])
 
 
 def _fuse(producer: ir.Operation, consumer: ir.Operation, i: int) -> None:

@@ -92,6 +92,7 @@ from nkipy_kg.passes.nisa_lowering_custom import inline_custom_ops
 from nkipy_kg.passes.nisa_lowering_gather import is_gather, lower_gather_generic
 from nkipy_kg.passes.nisa_lowering_compute import lower_matmul, lower_named, lower_reduction
 from nkipy_kg.passes.nisa_lowering_elementwise import lower_elementwise_generic
+from nkipy_kg.passes.nisa_lowering_reduce_prefix import split_prefix
 from nkipy_kg.passes.nisa_lowering_memory import (
     lower_alloc, lower_copy, lower_dealloc, lower_fill, lower_transpose,
 )
@@ -156,7 +157,12 @@ def _lower_generic(op: ir.Operation) -> None:
     if is_gather(op):             # rows of an HBM table by an index column
         lower_gather_generic(op)
     elif any(t == "reduction" for t in iterator_types(op)):
-        lower_reduction(op)
+        split = split_prefix(op)  # sum(f(x)): f into an SBUF tile, then the reduction
+        if split is None:
+            lower_reduction(op)
+        else:
+            lower_elementwise_generic(split[0])
+            lower_reduction(split[1])
     else:
         lower_elementwise_generic(op)
 
