@@ -12,6 +12,9 @@ Per catalogue kernel (traced from NumPy, compiled by the full pipeline to NISA):
   matmul FLOPs the simulator executed; HBM bytes are the kernel's inputs plus
   outputs (the minimum traffic); peak and bandwidth are the cost table's
   (neuroncore-model.md §1.1-1.2);
+- busiest engine: the engine with the most modeled busy time (DMA: its wire time over
+  the 16 DMA engines) and that time over the modeled total: the floor this instruction
+  mix puts on the schedule, and how close the schedule comes to it;
 - peak SBUF / PSUM: the highest byte address used in a partition.
 Kernels that do not compile or run yet are listed with the first error line.
 """
@@ -72,6 +75,13 @@ def _roofline_ns(flops: int, hbm_bytes: int, dtype: np.dtype, target: str) -> fl
     return max(flops / peak, hbm_bytes / table.hbm_bytes_per_ns)
 
 
+def _busiest(profile) -> tuple[str, float]:
+    """(engine, busy ns) of the busiest engine; DMA's busy time is per engine of the pool."""
+    per_lane = {e: b / (profile.dma_engines if e == "DMA" else 1) for e, b in profile.busy_ns.items()}
+    engine = max(per_lane, key=per_lane.get)
+    return engine, per_lane[engine]
+
+
 def run_case(name: str, dtype: np.dtype, target: str, repeat: int, knobs: bool = True) -> str:
     case = KernelCase(name, CATALOGUE[name].fn, SIZES[name], CATALOGUE[name].positive)
     inputs = case.inputs(dtype=dtype)
@@ -80,7 +90,7 @@ def run_case(name: str, dtype: np.dtype, target: str, repeat: int, knobs: bool =
         module = load_nisa(lower_to_nisa(case.fn, inputs, target, knobs))
         result = simulate(module, *inputs, target=target)
     except NkipyError as exc:
-        return f"| {label} | — | — | — | — | — | — | — | {first_line(exc)[:200]} |"
+        return f"| {label} | — | — | — | — | — | — | — | — | {first_line(exc)[:200]} |"
     sim_s = _median_s(lambda: simulate(module, *inputs, target=target), repeat)
     plain_s = _median_s(lambda: simulate(module, *inputs, target=target, cost=False), repeat)
     f32 = [x.astype(np.float32) for x in inputs]
@@ -91,8 +101,10 @@ def run_case(name: str, dtype: np.dtype, target: str, repeat: int, knobs: bool =
     bound = _roofline_ns(profile.matmul_flops, hbm_bytes, dtype, target)
     ratio = bound / profile.total_ns
     note = "matmul-class, target >= 0.6" if name in MATMUL_CLASS else ""
+    engine, busy = _busiest(profile)
     return (f"| {label} | {result.instructions} | {1e3 * sim_s:.0f} / {1e3 * numpy_s:.1f} = "
             f"{sim_s / numpy_s:.1f}x | {plain_s / numpy_s:.1f}x | {profile.total_ns / 1e3:.1f} | {bound / 1e3:.1f} | {ratio:.2f} | "
+            f"{engine} {busy / 1e3:.0f} ({busy / profile.total_ns:.2f}) | "
             f"{result.sbuf_high_water // 1024} KiB / {result.psum_high_water // 1024} KiB | {note} |")
 
 
@@ -108,8 +120,8 @@ def main() -> None:
     dtype = dtypes.bfloat16 if args.dtype == "bf16" else np.dtype(np.float32)
     print(f"target {args.target}, {args.dtype}; CPU ms (sim with the cost model); modeled and roofline in us")
     print("| kernel | instructions | sim ms / NumPy ms | same, no cost model | modeled us | roofline us | "
-          "roofline / modeled | peak SBUF / PSUM per partition | note |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+          "roofline / modeled | busiest engine us (/ modeled) | peak SBUF / PSUM per partition | note |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for name in args.only or SIZES:
         print(run_case(name, dtype, args.target, args.repeat), flush=True)
         if args.no_knobs:

@@ -748,3 +748,53 @@ func.func @row_on_pe(%x: memref<128x64xf32, 3 : i32>, %w: memref<1x64xf32, 3 : i
   }
   return
 }
+
+// -----
+
+// A load that does not change in the loop (w: nothing in the loop writes it, its view
+// does not depend on %i) moves out with its tile; the tile is released after the
+// loop. The x rows depend on %i and stay; so does a load of a buffer the loop writes.
+
+// CHECK-LABEL: func.func @invariant_load
+// CHECK:         %[[W:.*]] = "nisa.alloc"() : () -> memref<128x512xf32, 3 : i32>
+// CHECK-NEXT:    "nisa.dma_copy"(%[[W]], %arg1)
+// CHECK-NEXT:    scf.for
+// CHECK:           "nisa.dma_copy"(%{{.*}}, %{{.*}}) : (memref<128x512xf32, 3 : i32>, memref<128x512xf32, strided<[512, 1], offset: ?>, 4 : i32>)
+// CHECK:           "nisa.tensor_tensor_arith"(%{{.*}}, %{{.*}}, %[[W]]) {op = "multiply"}
+// CHECK:           "nisa.dma_copy"(%[[A:.*]], %arg2)
+// CHECK:           "nisa.dma_copy"(%arg2, %{{.*}})
+// CHECK:         }
+// CHECK-NEXT:    "nisa.release"(%[[W]])
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @invariant_load(%x: memref<512x512xf32, 4 : i32>, %w: memref<128x512xf32, 4 : i32>,
+                          %acc: memref<128x512xf32, 4 : i32>, %out: memref<512x512xf32, 4 : i32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c128 = arith.constant 128 : index
+  scf.for %i = %c0 to %c4 step %c1 {
+    %r = arith.muli %i, %c128 : index
+    %xs = memref.subview %x[%r, 0] [128, 512] [1, 1] : memref<512x512xf32, 4 : i32> to memref<128x512xf32, strided<[512, 1], offset: ?>, 4 : i32>
+    %tx = memref.alloc() : memref<128x512xf32, 3 : i32>
+    memref.copy %xs, %tx : memref<128x512xf32, strided<[512, 1], offset: ?>, 4 : i32> to memref<128x512xf32, 3 : i32>
+    %tw = memref.alloc() : memref<128x512xf32, 3 : i32>
+    memref.copy %w, %tw : memref<128x512xf32, 4 : i32> to memref<128x512xf32, 3 : i32>
+    %ty = memref.alloc() : memref<128x512xf32, 3 : i32>
+    linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+        ins(%tx, %tw : memref<128x512xf32, 3 : i32>, memref<128x512xf32, 3 : i32>) outs(%ty : memref<128x512xf32, 3 : i32>) {
+    ^bb0(%a: f32, %b: f32, %o: f32):
+      %v = arith.mulf %a, %b : f32
+      linalg.yield %v : f32
+    }
+    %ta = memref.alloc() : memref<128x512xf32, 3 : i32>
+    memref.copy %acc, %ta : memref<128x512xf32, 4 : i32> to memref<128x512xf32, 3 : i32>
+    memref.copy %ty, %acc : memref<128x512xf32, 3 : i32> to memref<128x512xf32, 4 : i32>
+    %os = memref.subview %out[%r, 0] [128, 512] [1, 1] : memref<512x512xf32, 4 : i32> to memref<128x512xf32, strided<[512, 1], offset: ?>, 4 : i32>
+    memref.copy %ta, %os : memref<128x512xf32, 3 : i32> to memref<128x512xf32, strided<[512, 1], offset: ?>, 4 : i32>
+    memref.dealloc %tx : memref<128x512xf32, 3 : i32>
+    memref.dealloc %tw : memref<128x512xf32, 3 : i32>
+    memref.dealloc %ty : memref<128x512xf32, 3 : i32>
+    memref.dealloc %ta : memref<128x512xf32, 3 : i32>
+  }
+  return
+}

@@ -101,9 +101,13 @@ def _fusable_producer(consumer: ir.Operation, i: int) -> ir.Operation | None:
         return None
     if any(not isinstance(v.type, ir.ShapedType) for v in [*producer.operands, *consumer.operands]):
         return None  # a scalar operand: keep the ops as they are
-    if any(t != "parallel" for t in iterator_types(consumer)) and not _one_identity_input(producer):
-        # A reduction's input: linalg-to-nisa splits f back off per tile (an SBUF
-        # temporary), which it does for a reduction of one input only.
+    iters = iterator_types(consumer)
+    if any(t != "parallel" for t in iters) and not _only_widens(producer) \
+            and not (_one_identity_input(producer) and iters[0] == "parallel"):
+        # A reduction's input: a widening is free (tensor_reduce_arith reads narrow
+        # tiles); anything else linalg-to-nisa splits back off per tile (an SBUF
+        # temporary), for a reduction of one input along free axes only (a
+        # partition-axis reduction stages its input from HBM as it is).
         return None
     return producer
 
@@ -111,6 +115,11 @@ def _fusable_producer(consumer: ir.Operation, i: int) -> ir.Operation | None:
 def _reads_init(op: ir.Operation) -> bool:
     out_arg = op.regions[0].blocks[0].arguments[_num_inputs(op)]
     return len(list(out_arg.uses)) > 0
+
+
+def _only_widens(op: ir.Operation) -> bool:
+    body = [b.operation for b in op.regions[0].blocks[0].operations]
+    return len(body) == 2 and body[0].name == "arith.extf"
 
 
 def _one_identity_input(op: ir.Operation) -> bool:

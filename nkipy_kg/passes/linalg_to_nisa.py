@@ -86,6 +86,7 @@ from nkipy_kg.passes.nisa_lowering_accumulate import first_k_tile_overwrites
 from nkipy_kg.passes.nisa_lowering_activation_reduce import fold_reductions_into_activations
 from nkipy_kg.passes.nisa_lowering_copy_elision import elide_copies
 from nkipy_kg.passes.nisa_lowering_engines import balance_engines
+from nkipy_kg.passes.nisa_lowering_licm import hoist_invariant_loads
 from nkipy_kg.passes.nisa_lowering_scale_fold import fold_scales_into_readers
 from nkipy_kg.passes.nisa_lowering_common import PASS_NAME, VIEW_OPS, error
 from nkipy_kg.passes.nisa_lowering_custom import inline_custom_ops
@@ -133,6 +134,7 @@ def _run(module_op: ir.Operation, target: str) -> None:
     first_k_tile_overwrites(matmuls, zero_fills)
     # Peepholes on the lowered instructions only: a hand-written body runs as written.
     elide_copies(module_op, skip=handwritten)
+    hoist_invariant_loads(module_op, skip=handwritten)
     fold_scales_into_readers(module_op, skip=handwritten)
     fold_reductions_into_activations(module_op, skip=handwritten)
     balance_engines(module_op, get_target(target), skip=handwritten)
