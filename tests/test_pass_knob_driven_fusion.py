@@ -176,4 +176,5 @@ def test_catalogue_attention_fuses_its_softmax_per_row_block() -> None:
     assert '"nisa.activation_reduce"' in str(modules[True])
     assert fused.profile.hbm_bytes < stripped.profile.hbm_bytes - 4 * 2**20
     assert fused.profile.total_ns < 0.75 * stripped.profile.total_ns
-    assert fused.profile.busy_ns["Vector"] < 0.6 * stripped.profile.busy_ns["Vector"]
+    # (0.63 since the scale fold and copy elision relieve VectorE in both versions)
+    assert fused.profile.busy_ns["Vector"] < 0.7 * stripped.profile.busy_ns["Vector"]
