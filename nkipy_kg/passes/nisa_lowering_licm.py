@@ -34,11 +34,14 @@ _MAX_BYTES = 16 * 1024  # per partition
 
 def hoist_invariant_loads(module_op: ir.Operation, skip: list[ir.Operation] = ()) -> None:
     """`skip`: instructions to leave alone (hand-written custom-op bodies)."""
+    writers: dict = {}  # buffer -> the ops writing it (moving ops does not change this)
+    for op in collect(module_op, _writes_something):
+        writers.setdefault(root(op.operands[0]), []).append(op)
     moved = True
     while moved:
         moved = False
         for loop in collect(module_op, lambda o: o.name == "scf.for" and _trips(o) >= 2):
-            while _hoist_one(loop, skip):
+            while _hoist_one(loop, skip, writers):
                 moved = True
 
 
@@ -49,7 +52,7 @@ def _trips(loop: ir.Operation) -> int:
     return max(0, -(-(ub - lb) // step))
 
 
-def _hoist_one(loop: ir.Operation, skip) -> bool:
+def _hoist_one(loop: ir.Operation, skip, writers: dict) -> bool:
     body = loop.regions[0].blocks[0]
     written = {root(o.operands[0]) for o in collect(loop, _writes_something)}
     for load in [o.operation for o in body.operations if o.operation.name == "nisa.dma_copy"]:
@@ -61,7 +64,7 @@ def _hoist_one(loop: ir.Operation, skip) -> bool:
             continue
         deps = _invariant_deps(load.operands[1], loop)
         release = _sole_release(tile, body)
-        if deps is None or release is None or not _only_read(tile, load):
+        if deps is None or release is None or writers.get(tile) != [load]:  # only the load writes it
             continue
         for dep in [*deps, alloc_op, load]:
             dep.move_before(loop)
@@ -129,14 +132,6 @@ def _sole_release(tile: ir.Value, body: ir.Block) -> ir.Operation | None:
     if len(releases) != 1 or releases[0].block != body:
         return None
     return releases[0]
-
-
-def _only_read(tile: ir.Value, load: ir.Operation) -> bool:
-    """Nothing but `load` writes `tile` (or a view of it) in the function."""
-    func = load
-    while func.name != "func.func":
-        func = func.parent.operation
-    return all(op == load for op in collect(func, _writes_something) if root(op.operands[0]) == tile)
 
 
 def _owner(use) -> ir.Operation:
