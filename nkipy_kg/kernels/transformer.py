@@ -56,10 +56,12 @@ def silu_ffn(x: np.ndarray, w_gate: np.ndarray, w_up: np.ndarray, w_down: np.nda
 def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray) -> np.ndarray:
     """softmax(q k^T / sqrt(d)) v over heads: q, k, v are [heads, seq, d].
 
-    The softmax and `p @ v` are tiled by blocks of 128 query rows (whole key rows)
-    and fused: per block, the scaled scores are read from HBM once, and their max,
-    exp, sum, the probabilities (8 KiB per partition for 2048 f32 keys) and the
-    transposed probability tiles `p @ v` needs stay in SBUF.
+    The softmax is tiled by blocks of 128 query rows (whole key rows) and fused: per
+    block, the scaled scores are read from HBM once, and their max, exp and sum stay in
+    SBUF, as do the head's probabilities (4 KiB per partition per block of 2048 bf16
+    keys), which `p @ v`, fused per head, transposes on the PE array and reads from
+    there. (Fused per row block as well, `p @ v` would run in series with each block's
+    softmax under the cost model: bench/README.md.)
     """
     scale = 1.0 / float(np.sqrt(q.shape[-1]))  # a Python float keeps the kernel in its own dtype
     rows = [1, min(128, q.shape[1]), k.shape[1]]

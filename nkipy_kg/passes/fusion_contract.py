@@ -3,8 +3,8 @@
 When a fused loop carries a whole tensor that only its own iteration reads, and
 only inside the stripe that iteration writes, the tensor need not exist: each
 iteration can start from a fresh stripe. In the fused attention softmax that is the
-probabilities `p` per block of 128 query rows (written by the softmax, read by
-`p @ v` in the same iteration) and the row max and sum accumulators; in general a
+row max and sum accumulators per block of 128 query rows (the probabilities `p`
+stay whole per head: `p @ v` reads them after the head's row loop); in general a
 producer that writes a row block in column tiles which its consumer reads whole:
 
     %r = scf.for %i = ... iter_args(%s = %empty) -> (tensor<8x16xf32>) {   // result unused
