@@ -159,3 +159,23 @@ def test_bf16_widening_is_exact_for_every_bit_pattern() -> None:
     assert got.dtype == np.uint32 and np.array_equal(got, want)
     strided = x.reshape(256, 256)[:, ::3]  # a strided view widens the same way
     assert np.array_equal(f32(strided).view(np.uint32), strided.astype(np.float32).view(np.uint32))
+
+
+def test_compiled_bf16_chain_rounds_each_op_like_numpy() -> None:
+    """A fused bf16 elementwise chain (rope: `x0 * c - x1 * s`, one generic after
+    infer-layout) keeps each intermediate in a bf16 SBUF tile, so every op rounds where
+    NumPy's bf16 op rounds: the compiled kernel's bits equal NumPy's, and differ from
+    the fp32-intermediate result in some elements (the test can tell them apart)."""
+    import nkipy_kg
+    from nkipy_kg.kernels.transformer import rope
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((256, 4, 64)).astype(BF16)
+    cos = rng.standard_normal((256, 32)).astype(BF16)
+    sin = rng.standard_normal((256, 32)).astype(BF16)
+    comp = nkipy_kg.compile(nkipy_kg.trace(rope).to_mlir(x, cos, sin), target="trn2")
+    assert comp.error is None, comp.error
+    got = simulate(comp.nisa_ir_with_locations, x, cos, sin, target="trn2").outputs[0]
+    want = rope(x, cos, sin)
+    assert got.dtype == want.dtype == BF16 and np.array_equal(bits(got), bits(want))
+    f32 = [a.astype(np.float32) for a in (x, cos, sin)]
+    assert not np.array_equal(bits(got), bits(rope(*f32).astype(BF16)))  # fp32 intermediates differ

@@ -174,9 +174,12 @@ def _writer(compute: list[ir.Operation], dst: ir.Value) -> int:
 
 
 def _temp_type(b: ir.Operation) -> ir.Type:
-    """fp32, except a truncf's own narrower float type (its rounding is its point)."""
+    """The body op's own float type: the engines compute in fp32 and round what they
+    write, which is what NumPy's bf16 ops do (a bf16 `x0 * c` is rounded before the
+    subtract reads it), and 16-bit tiles run VectorE in its 2-4x mode. Non-float
+    results (a compare's i1) are held as fp32 0.0 / 1.0."""
     t = b.results[0].type
-    return t if b.name == "arith.truncf" and isinstance(t, ir.FloatType) else ir.F32Type.get()
+    return t if isinstance(t, ir.FloatType) else ir.F32Type.get()
 
 
 def _lower_body_op(op: ir.Operation, b: ir.Operation, args: list[Kind], out: ir.Value) -> None:
