@@ -38,6 +38,8 @@ VARIANTS: dict[str, list[tuple[str, tuple | None, int | None]]] = {
     "row_sum": [("tiles", ((384, 1024),), None)],
     "softmax": [("tiles", ((384, 512),), None)],
     "rmsnorm": [("tiles", ((384, 512), (512,)), None)],
+    "softmax_fused": [("tiles", ((384, 1024),), None)],
+    "rmsnorm_fused": [("tiles", ((384, 1024), (1024,)), None)],
     "rope": [("tiles", ((384, 4, 128), (384, 64), (384, 64)), None)],
     "silu_ffn": [("tiles", ((384, 384), (384, 640), (384, 640), (640, 384)), None),
                  ("spill", None, 12288),

@@ -57,6 +57,8 @@ CATALOGUE: dict[str, KernelCase] = {
         KernelCase("row_sum", row_sum, ((256, 256),)),
         KernelCase("softmax", _t.softmax, ((256, 256),)),
         KernelCase("rmsnorm", _t.rmsnorm, ((256, 256), (256,))),
+        KernelCase("softmax_fused", _t.softmax_fused, ((256, 512),)),
+        KernelCase("rmsnorm_fused", _t.rmsnorm_fused, ((256, 512), (512,))),
         KernelCase("rope", _t.rope, ((256, 4, 128), (256, 64), (256, 64))),
         KernelCase("silu_ffn", _t.silu_ffn, ((256, 256), (256, 512), (256, 512), (512, 256))),
         KernelCase("attention", _t.attention, ((2, 128, 128), (2, 128, 128), (2, 128, 128))),
