@@ -144,15 +144,19 @@ VIEW_OPS = frozenset({"memref.subview", "memref.collapse_shape", "memref.expand_
 
 
 def base_producer(value: ir.Value) -> str | None:
-    """None if `value` is an nisa.alloc result, a block argument or a view of one;
-    otherwise the name of the op that produced its base."""
+    """None if `value` is an nisa.alloc result, a block argument or a view of one (an
+    `scf.for` result counts as its init: a loop-carried buffer); otherwise the name of
+    the op that produced its base."""
     while isinstance(value, ir.OpResult):
-        name = value.owner.operation.name
-        if name == "nisa.alloc":
+        owner = value.owner.operation
+        if owner.name == "nisa.alloc":
             return None
-        if name not in VIEW_OPS:
-            return name
-        value = value.owner.operation.operands[0]
+        if owner.name == "scf.for" and len(owner.operands) > 3:
+            value = owner.operands[3 + value.result_number]
+            continue
+        if owner.name not in VIEW_OPS:
+            return owner.name
+        value = owner.operands[0]
     return None
 
 

@@ -53,7 +53,9 @@ class AllocOp(Nisa.Operation, name="alloc"):
 
 
 class ReleaseOp(Nisa.Operation, name="release"):
-    """Free an `nisa.alloc` buffer; later uses of it (or its views) are errors.
+    """Free an `nisa.alloc` buffer; later uses of it (or its views) are errors. The
+    buffer may reach the release through `scf.for` iter_args and results (a
+    software-pipelined loop carries each iteration's tiles to the next one).
 
         "nisa.release"(%t) : (memref<128x512xf32, 3 : i32>) -> ()
     """
@@ -62,10 +64,31 @@ class ReleaseOp(Nisa.Operation, name="release"):
     buffer: ext.Operand[ir.MemRefType]
 
     def verify_invariants(self) -> bool:
-        value = self.operands[0]
-        if not isinstance(value, ir.OpResult) or value.owner.operation.name != "nisa.alloc":
-            return fail(self, "operand must be an nisa.alloc result")
+        if not _is_allocated(self.operands[0]):
+            return fail(self, "operand must be an nisa.alloc result (or one carried by scf.for)")
         return True
+
+
+def _is_allocated(value: ir.Value, depth: int = 8) -> bool:
+    """An nisa.alloc result, or an scf.for iter_arg / result whose init and yielded
+    values are."""
+    if depth == 0:
+        return False
+    if isinstance(value, ir.OpResult):
+        owner = value.owner.operation
+        if owner.name == "nisa.alloc":
+            return True
+        if owner.name != "scf.for":
+            return False
+        n = value.result_number
+        body = owner.regions[0].blocks[0]
+        yielded = list(body.operations)[-1].operands[n]
+        return _is_allocated(owner.operands[3 + n], depth - 1) and _is_allocated(yielded, depth - 1)
+    owner = value.owner.owner  # a block argument: of an scf.for body?
+    owner = owner.operation if hasattr(owner, "operation") else owner
+    if owner is None or owner.name != "scf.for" or value.arg_number == 0:
+        return False
+    return _is_allocated(owner.operands[3 + value.arg_number - 1], depth - 1)
 
 
 class DmaCopyOp(Nisa.Operation, name="dma_copy"):

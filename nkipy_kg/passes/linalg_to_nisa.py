@@ -86,6 +86,7 @@ from nkipy_kg.passes.nisa_lowering_accumulate import first_k_tile_overwrites
 from nkipy_kg.passes.nisa_lowering_activation_reduce import fold_reductions_into_activations
 from nkipy_kg.passes.nisa_lowering_copy_elision import elide_copies
 from nkipy_kg.passes.nisa_lowering_engines import balance_engines
+from nkipy_kg.passes.nisa_lowering_pipeline import pipeline_loops
 from nkipy_kg.passes.nisa_lowering_licm import hoist_invariant_loads
 from nkipy_kg.passes.nisa_lowering_scale_fold import fold_scales_into_readers
 from nkipy_kg.passes.nisa_lowering_common import PASS_NAME, VIEW_OPS, error
@@ -138,6 +139,7 @@ def _run(module_op: ir.Operation, target: str) -> None:
     fold_scales_into_readers(module_op, skip=handwritten)
     fold_reductions_into_activations(module_op, skip=handwritten)
     balance_engines(module_op, get_target(target), skip=handwritten)
+    pipeline_loops(module_op, get_target(target), skip=handwritten)
     for op in collect(module_op, _left_over):
         raise error(op, f"no nisa lowering for '{op.name}'")
 

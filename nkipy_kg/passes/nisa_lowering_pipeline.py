@@ -1,0 +1,236 @@
+"""Software pipelining rows of `linalg-to-nisa` (run last, on the final instructions).
+
+Every engine runs its instructions in program order. A fused row-block loop (the
+softmax: load -> max on VectorE -> exp on ScalarE -> sum on VectorE -> divide on
+ScalarE -> store) therefore runs its blocks in series: block i+1's max sits in
+VectorE's queue behind block i's sum, which waits for block i's exp. Skewing the
+loop by one iteration lets the engines overlap: the first stage A of the body is
+issued one iteration ahead, into its own (rotating) buffers, carried to the rest B:
+
+    scf.for %i = 0 to N {A(i); B(i)}      ->      A(0)
+                                                  %t = scf.for %i = 0 to N-1 iter_args(%a = A's tiles) {
+                                                    A(i+1) -> %n;  B(i) on %a;  yield %n }
+                                                  B(N-1) on %t
+
+A may only write tiles it allocates and read those or buffers nothing in the loop
+writes, so running A(i+1) before B(i) changes no value. The split and the order of
+A(i+1) and B(i) in the body are chosen by an in-order estimate of a few iterations
+(one cycle per element per partition at each engine's clock, MIN_II at least, VectorE's
+16-bit modes, DMA at the 16 engines' rate: the cost model's NCM §3 rules in brief); a
+loop is rewritten only when the estimate improves by `_GAIN`. Only innermost loops of
+three or more iterations without PE or PSUM work are considered, and the carried tiles
+(live twice as long) must fit in `_MAX_CARRIED` bytes per partition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nkipy_kg._mlir import arith, ir, scf
+from nkipy_kg.dialects.nkipy import MemSpace
+from nkipy_kg.dialects.nisa_base import engine_of
+from nkipy_kg.passes.common import collect
+from nkipy_kg.passes.fusion_deps import constant_index
+from nkipy_kg.passes.nisa_lowering_common import VIEW_OPS, root, space
+from nkipy_kg.passes.nisa_lowering_engines import _cycles, _vector_speedup
+from nkipy_kg.targets import Target
+
+_GAIN = 0.9              # rewrite when the estimated time falls below this fraction
+_MAX_CARRIED = 48 * 1024  # bytes per partition of carried tiles
+_ITERATIONS = 6          # estimated
+_DMA_BYTES_PER_NS = 16 * 23.0  # NCM §3.4 (trn2); only the ratios between splits matter
+_NO_PIPELINE = ("nisa.matmul", "nisa.transpose")
+
+
+def pipeline_loops(module_op: ir.Operation, target: Target, skip: list[ir.Operation] = ()) -> None:
+    """`skip`: instructions to leave alone (hand-written custom-op bodies)."""
+    for loop in collect(module_op, _candidate):
+        if any(op in skip for op in collect(loop, lambda o: o.name.startswith("nisa."))):
+            continue
+        best = _best_split(loop, target)
+        if best is not None:
+            _rewrite(loop, *best)
+
+
+def _candidate(op: ir.Operation) -> bool:
+    if op.name != "scf.for" or len(op.operands) != 3 or _trips(op) < 3:
+        return False
+    body = [o.operation for o in op.regions[0].blocks[0].operations]
+    if any(o.name == "scf.for" or o.name in _NO_PIPELINE for o in body):
+        return False
+    return not any(o.name == "nisa.alloc" and space(o.results[0]) == MemSpace.Psum for o in body)
+
+
+def _trips(loop: ir.Operation) -> int:
+    lb, ub, step = (constant_index(v) for v in list(loop.operands)[:3])
+    return 0 if lb is None or ub is None or not step else max(0, -(-(ub - lb) // step))
+
+
+def _pure(op: ir.Operation) -> bool:
+    return op.name in VIEW_OPS or op.name.startswith("arith.")
+
+
+def _is_instruction(op: ir.Operation) -> bool:
+    return op.name.startswith("nisa.") and op.name not in ("nisa.alloc", "nisa.release")
+
+
+@dataclass
+class _Split:
+    k: int
+    carried: list[ir.Value]
+
+
+def _legal(ops: list[ir.Operation], k: int, written: set) -> _Split | None:
+    """The carried tiles when ops[:k] may run one iteration ahead of ops[k:]; else None."""
+    a, b = ops[:k], ops[k:]
+    if not any(_is_instruction(o) for o in a) or not any(_is_instruction(o) and not o.name.startswith("nisa.dma")
+                                                         for o in b):
+        return None
+    allocs = {o.results[0] for o in a if o.name == "nisa.alloc"}
+    for o in a:
+        if _is_instruction(o):
+            if root(o.operands[0]) not in allocs:
+                return None  # writes a buffer other iterations see
+            if any(root(v) not in allocs and root(v) in written for v in list(o.operands)[1:]
+                   if isinstance(v.type, ir.MemRefType)):
+                return None  # reads a buffer the loop writes
+        elif o.name == "nisa.release" and o.operands[0] not in allocs:
+            return None  # frees a buffer of the whole loop one iteration early
+        elif not (_pure(o) or o.name in ("nisa.alloc", "nisa.release")):
+            return None
+    defined_in_a = {r for o in a for r in o.results}
+    carried: list[ir.Value] = []
+    for o in b:
+        for v in o.operands:
+            if v in defined_in_a and v not in carried and v.owner.operation.name == "nisa.alloc":
+                carried.append(v)
+            elif v in defined_in_a and not _pure(v.owner.operation) and v.owner.operation.name != "nisa.alloc":
+                return None
+    released_in_a = {o.operands[0] for o in a if o.name == "nisa.release"}
+    if any(c in released_in_a for c in carried):
+        return None
+    if sum(_bytes(c) for c in carried) > _MAX_CARRIED:
+        return None
+    return _Split(k, carried)
+
+
+def _bytes(value: ir.Value) -> int:
+    t = ir.MemRefType(value.type)
+    n = 1
+    for d in t.shape[1:]:
+        n *= d
+    return n * max(1, t.element_type.width // 8)
+
+
+def _best_split(loop: ir.Operation, target: Target) -> tuple[_Split, bool] | None:
+    ops = [o.operation for o in loop.regions[0].blocks[0].operations][:-1]
+    written = {root(o.operands[0]) for o in ops if _is_instruction(o)}
+    cost = {o: _duration(o, target) for o in ops if _is_instruction(o)}
+    base = _estimate([(o, i) for i in range(_ITERATIONS) for o in ops], cost)
+    best, best_time = None, _GAIN * base
+    for k in range(1, len(ops)):
+        split = _legal(ops, k, written)
+        if split is None:
+            continue
+        a, b = ops[:k], ops[k:]
+        for a_first in (True, False):
+            order = [(o, 0) for o in a]
+            for i in range(_ITERATIONS - 1):
+                nxt, cur = [(o, i + 1) for o in a], [(o, i) for o in b]
+                order += nxt + cur if a_first else cur + nxt
+            order += [(o, _ITERATIONS - 1) for o in b]
+            t = _estimate(order, cost)
+            if t < best_time:
+                best, best_time = (split, a_first), t
+    return best
+
+
+def _duration(op: ir.Operation, target: Target) -> tuple[str, float]:
+    """(engine, estimated ns) of one instruction."""
+    if op.name.startswith("nisa.dma"):
+        queue = "DMA store" if space(op.operands[0]) in (MemSpace.Hbm, MemSpace.SharedHbm) else "DMA load"
+        return queue, _bytes(op.operands[0]) * ir.MemRefType(op.operands[0].type).shape[0] / _DMA_BYTES_PER_NS
+    engine = engine_of(op.opview)
+    cycles = _cycles(op)
+    if engine == "Vector":
+        return engine, max(64.0, cycles / _vector_speedup(op, target)) / target.vector_ghz
+    return engine, cycles / (target.scalar_ghz if engine in ("Scalar", "GpSimd") else target.vector_ghz)
+
+
+def _estimate(order: list[tuple[ir.Operation, int]], cost: dict) -> float:
+    """End time of `order` on in-order engines, with dependencies through buffers: a
+    buffer allocated in the body is a fresh one per iteration, any other is shared."""
+    free: dict[str, float] = {}
+    last_write: dict = {}
+    last_read: dict = {}
+    allocated = {o.results[0] for o, _ in order if o.name == "nisa.alloc"}
+    end = 0.0
+    for op, i in order:
+        if op not in cost:
+            continue
+        engine, ns = cost[op]
+        keys = [(r, i if r in allocated else None) for r in (root(v) for v in op.operands
+                                                               if isinstance(v.type, ir.MemRefType))]
+        dst, srcs = keys[0], keys[1:]
+        ready = max([last_write.get(s, 0.0) for s in srcs] + [last_write.get(dst, 0.0), last_read.get(dst, 0.0)])
+        start = max(free.get(engine, 0.0), ready)
+        finish = start + ns
+        free[engine] = finish
+        last_write[dst] = finish
+        for s in srcs:
+            last_read[s] = max(last_read.get(s, 0.0), finish)
+        end = max(end, finish)
+    return end
+
+
+def _rewrite(loop: ir.Operation, split: _Split, a_first: bool) -> None:
+    body = loop.regions[0].blocks[0]
+    ops = [o.operation for o in body.operations][:-1]
+    a, b = ops[:split.k], ops[split.k:]
+    iv = body.arguments[0]
+    lb, ub, step = list(loop.operands)[:3]
+    n_ub = constant_index(lb) + (_trips(loop) - 1) * constant_index(step)  # the last iteration's index
+    with loop.location, ir.InsertionPoint(loop):
+        index = ir.IndexType.get()
+        last = arith.ConstantOp(index, n_ub).result
+        first = _clone_all(a, {iv: lb})
+        new = scf.ForOp(lb, last, step, [first[c] for c in split.carried])
+    with loop.location, ir.InsertionPoint(new.body):
+        i = new.induction_variable
+        args = dict(zip(split.carried, new.inner_iter_args))
+        nxt = arith.AddIOp(i, step).result
+        if a_first:
+            ahead = _clone_all(a, {iv: nxt})
+            _clone_tail(a, b, {iv: i, **args})
+        else:
+            _clone_tail(a, b, {iv: i, **args})
+            ahead = _clone_all(a, {iv: nxt})
+        scf.YieldOp([ahead[c] for c in split.carried])
+    with loop.location, ir.InsertionPoint(loop):
+        _clone_tail(a, b, {iv: last, **dict(zip(split.carried, new.results))})
+    loop.erase()
+
+
+def _clone_all(ops: list[ir.Operation], mapping: dict) -> dict:
+    """Clone `ops` at the insertion point with operands renamed; returns the renaming."""
+    mapping = dict(mapping)
+    for op in ops:
+        copy = op.clone()
+        for n, v in enumerate(op.operands):
+            if v in mapping:
+                copy.operands[n] = mapping[v]
+        mapping.update(zip(op.results, copy.results))
+    return mapping
+
+
+def _clone_tail(a: list[ir.Operation], b: list[ir.Operation], mapping: dict) -> None:
+    """Clone stage B, first re-creating the pure ops of A (views, index arithmetic) it uses."""
+    needed, pending = set(), [v for o in b for v in o.operands]
+    produced = {r: o for o in a if _pure(o) for r in o.results}
+    while pending:
+        v = pending.pop()
+        o = produced.get(v)
+        if o is not None and o not in needed:
+            needed.add(o)
+            pending.extend(o.operands)
+    _clone_all([o for o in a if o in needed] + b, mapping)
