@@ -37,7 +37,7 @@ from nkipy_kg.targets import Target
 
 _GAIN = 0.9              # rewrite when the estimated time falls below this fraction
 _MAX_CARRIED = 48 * 1024  # bytes per partition of carried tiles
-_ITERATIONS = 6          # estimated
+_ITERATIONS = 4          # estimated
 _DMA_BYTES_PER_NS = 16 * 23.0  # NCM §3.4 (trn2); only the ratios between splits matter
 _NO_PIPELINE = ("nisa.matmul", "nisa.transpose")
 
@@ -126,9 +126,13 @@ def _best_split(loop: ir.Operation, target: Target) -> tuple[_Split, bool] | Non
     ops = [o.operation for o in loop.regions[0].blocks[0].operations][:-1]
     written = {root(o.operands[0]) for o in ops if _is_instruction(o)}
     cost = {o: _duration(o, target) for o in ops if _is_instruction(o)}
+    if len({engine for engine, _ in cost.values()}) < 2:
+        return None  # one engine (or one DMA queue): nothing to overlap
     base = _estimate([(o, i) for i in range(_ITERATIONS) for o in ops], cost)
     best, best_time = None, _GAIN * base
-    for k in range(1, len(ops)):
+    # Splits right after an instruction (moving views, allocs and releases across the
+    # cut changes nothing the estimate sees).
+    for k in (k for k in range(1, len(ops)) if ops[k - 1] in cost):
         split = _legal(ops, k, written)
         if split is None:
             continue
