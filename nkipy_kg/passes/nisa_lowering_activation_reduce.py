@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from nkipy_kg._mlir import ir
 from nkipy_kg.passes.common import collect
-from nkipy_kg.passes.nisa_lowering_common import attrs, root, segments
+from nkipy_kg.passes.nisa_lowering_common import attrs, index_in, root, segments
 
 
 def fold_reductions_into_activations(module_op: ir.Operation, skip: list[ir.Operation] = ()) -> None:
@@ -46,7 +46,7 @@ def _producer(reduce_op: ir.Operation) -> ir.Operation | None:
     if res_alloc is None or res_alloc.name != "nisa.alloc":
         return None
     ops = [op.operation for op in reduce_op.block.operations]
-    for op in reversed(ops[:_index(ops, reduce_op)]):
+    for op in reversed(ops[:index_in(ops, reduce_op)]):
         if op == res_alloc:
             continue
         if op.name == "nisa.activation" and op.operands[0] == src:
@@ -58,8 +58,6 @@ def _producer(reduce_op: ir.Operation) -> ir.Operation | None:
     return None
 
 
-def _index(ops: list[ir.Operation], op: ir.Operation) -> int:
-    return next(i for i, other in enumerate(ops) if other == op)
 
 
 def _writes(op: ir.Operation, buffer: ir.Value) -> bool:

@@ -11,6 +11,7 @@ from nkipy_kg._mlir import MLIRError, ir
 from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.errors import PassError
 from nkipy_kg.passes.common import memory_space, pass_error
+from nkipy_kg.passes.fusion_deps import constant_index
 from nkipy_kg.dialects.nisa_base import module_target
 from nkipy_kg.passes.memref_helpers import is_inside
 from nkipy_kg.targets import Target
@@ -160,3 +161,19 @@ def scalar_operand(origin: ir.Operation, value: ir.Value) -> ir.Value:
         raise error(origin, f"scalar operand of type {value.type} is not a constant; "
                             "nisa scalar operands are f32 values")
     return f32_constant(origin, c)
+
+
+def user(use) -> ir.Operation:
+    """The operation of an `ir.OpOperand` use (the bindings give an OpView or an Operation)."""
+    return use.owner.operation if hasattr(use.owner, "operation") else use.owner
+
+
+def index_in(ops: list[ir.Operation], op: ir.Operation) -> int:
+    """`op`'s position in `ops` (a block's operations, listed)."""
+    return next(i for i, other in enumerate(ops) if other == op)
+
+
+def trip_count(loop: ir.Operation) -> int:
+    """Iterations of an `scf.for` with constant bounds (0 when they are not constant)."""
+    lb, ub, step = (constant_index(v) for v in list(loop.operands)[:3])
+    return 0 if lb is None or ub is None or not step else max(0, -(-(ub - lb) // step))

@@ -20,7 +20,7 @@ from __future__ import annotations
 from nkipy_kg._mlir import ir
 from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.passes.common import collect
-from nkipy_kg.passes.nisa_lowering_common import VIEW_OPS, root, space
+from nkipy_kg.passes.nisa_lowering_common import VIEW_OPS, root, space, user
 
 _WRITERS = ("nisa.tensor_scalar_arith", "nisa.tensor_tensor_arith", "nisa.activation", "nisa.tensor_copy",
             "nisa.reciprocal", "nisa.select", "nisa.iota", "nisa.memset")
@@ -54,13 +54,13 @@ def _sole_writer(copy_op: ir.Operation) -> ir.Operation | None:
         return None
     writer = None
     for use in src.uses:
-        user = _owner(use)
-        if user == copy_op or user.name == "nisa.release":
+        reader = user(use)
+        if reader == copy_op or reader.name == "nisa.release":
             continue
-        if writer is not None or user.name not in _WRITERS or use.operand_number != 0 \
-                or sum(1 for v in user.operands if v == src) != 1 or user.block != copy_op.block:
+        if writer is not None or reader.name not in _WRITERS or use.operand_number != 0 \
+                or sum(1 for v in reader.operands if v == src) != 1 or reader.block != copy_op.block:
             return None
-        writer = user
+        writer = reader
     if writer is None:
         return None
     dst_root = root(copy_op.operands[0])
@@ -76,8 +76,6 @@ def _sole_writer(copy_op: ir.Operation) -> ir.Operation | None:
     return writer
 
 
-def _owner(use) -> ir.Operation:
-    return use.owner.operation if hasattr(use.owner, "operation") else use.owner
 
 
 def _between(first: ir.Operation, last: ir.Operation) -> list[ir.Operation] | None:
@@ -125,5 +123,5 @@ def _forward(writer: ir.Operation, copy_op: ir.Operation) -> None:
     writer.operands[0] = view
     copy_op.erase()
     for use in list(tmp.uses):
-        _owner(use).erase()  # the release
+        user(use).erase()  # the release
     tmp.owner.operation.erase()

@@ -26,8 +26,8 @@ from __future__ import annotations
 from nkipy_kg._mlir import ir
 from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.passes.common import collect
-from nkipy_kg.passes.fusion_deps import constant_index
-from nkipy_kg.passes.nisa_lowering_common import VIEW_OPS, root, space
+from nkipy_kg.passes.insert_spill_reload import per_partition_bytes
+from nkipy_kg.passes.nisa_lowering_common import VIEW_OPS, root, space, trip_count, user
 
 _MAX_BYTES = 16 * 1024  # per partition
 
@@ -40,16 +40,11 @@ def hoist_invariant_loads(module_op: ir.Operation, skip: list[ir.Operation] = ()
     moved = True
     while moved:
         moved = False
-        for loop in collect(module_op, lambda o: o.name == "scf.for" and _trips(o) >= 2):
+        for loop in collect(module_op, lambda o: o.name == "scf.for" and trip_count(o) >= 2):
             while _hoist_one(loop, skip, writers):
                 moved = True
 
 
-def _trips(loop: ir.Operation) -> int:
-    lb, ub, step = (constant_index(v) for v in list(loop.operands)[:3])
-    if lb is None or ub is None or not step:
-        return 0
-    return max(0, -(-(ub - lb) // step))
 
 
 def _hoist_one(loop: ir.Operation, skip, writers: dict) -> bool:
@@ -80,11 +75,7 @@ def _writes_something(op: ir.Operation) -> bool:
 def _is_small_sbuf_alloc(op: ir.Operation) -> bool:
     if op.name != "nisa.alloc" or space(op.results[0]) != MemSpace.Sbuf:
         return False
-    t = ir.MemRefType(op.results[0].type)
-    n = 1
-    for d in t.shape[1:]:
-        n *= d
-    return n * max(1, t.element_type.width // 8) <= _MAX_BYTES
+    return (per_partition_bytes(ir.MemRefType(op.results[0].type)) or 0) <= _MAX_BYTES
 
 
 def _defined_in(value: ir.Value, loop: ir.Operation) -> ir.Operation | None:
@@ -128,11 +119,8 @@ def _invariant_deps(value: ir.Value, loop: ir.Operation) -> list[ir.Operation] |
 
 
 def _sole_release(tile: ir.Value, body: ir.Block) -> ir.Operation | None:
-    releases = [u for u in (_owner(use) for use in tile.uses) if u.name == "nisa.release"]
+    releases = [u for u in (user(use) for use in tile.uses) if u.name == "nisa.release"]
     if len(releases) != 1 or releases[0].block != body:
         return None
     return releases[0]
 
-
-def _owner(use) -> ir.Operation:
-    return use.owner.operation if hasattr(use.owner, "operation") else use.owner

@@ -31,7 +31,8 @@ from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.dialects.nisa_base import engine_of
 from nkipy_kg.passes.common import collect
 from nkipy_kg.passes.fusion_deps import constant_index
-from nkipy_kg.passes.nisa_lowering_common import VIEW_OPS, root, space
+from nkipy_kg.passes.insert_spill_reload import per_partition_bytes
+from nkipy_kg.passes.nisa_lowering_common import VIEW_OPS, root, space, trip_count
 from nkipy_kg.passes.nisa_lowering_engines import _cycles, _vector_speedup
 from nkipy_kg.targets import Target
 
@@ -53,7 +54,7 @@ def pipeline_loops(module_op: ir.Operation, target: Target, skip: list[ir.Operat
 
 
 def _candidate(op: ir.Operation) -> bool:
-    if op.name != "scf.for" or len(op.operands) != 3 or _trips(op) < 3:
+    if op.name != "scf.for" or len(op.operands) != 3 or trip_count(op) < 3:
         return False
     body = [o.operation for o in op.regions[0].blocks[0].operations]
     if any(o.name == "scf.for" or o.name in _NO_PIPELINE for o in body):
@@ -61,9 +62,6 @@ def _candidate(op: ir.Operation) -> bool:
     return not any(o.name == "nisa.alloc" and space(o.results[0]) == MemSpace.Psum for o in body)
 
 
-def _trips(loop: ir.Operation) -> int:
-    lb, ub, step = (constant_index(v) for v in list(loop.operands)[:3])
-    return 0 if lb is None or ub is None or not step else max(0, -(-(ub - lb) // step))
 
 
 def _pure(op: ir.Operation) -> bool:
@@ -115,11 +113,7 @@ def _legal(ops: list[ir.Operation], k: int, written: set) -> _Split | None:
 
 
 def _bytes(value: ir.Value) -> int:
-    t = ir.MemRefType(value.type)
-    n = 1
-    for d in t.shape[1:]:
-        n *= d
-    return n * max(1, t.element_type.width // 8)
+    return per_partition_bytes(ir.MemRefType(value.type)) or 0
 
 
 def _best_split(loop: ir.Operation, target: Target) -> tuple[_Split, bool] | None:
@@ -193,7 +187,7 @@ def _rewrite(loop: ir.Operation, split: _Split, a_first: bool) -> None:
     a, b = ops[:split.k], ops[split.k:]
     iv = body.arguments[0]
     lb, ub, step = list(loop.operands)[:3]
-    n_ub = constant_index(lb) + (_trips(loop) - 1) * constant_index(step)  # the last iteration's index
+    n_ub = constant_index(lb) + (trip_count(loop) - 1) * constant_index(step)  # the last iteration's index
     with loop.location, ir.InsertionPoint(loop):
         index = ir.IndexType.get()
         last = arith.ConstantOp(index, n_ub).result

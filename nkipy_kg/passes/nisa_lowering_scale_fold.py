@@ -23,7 +23,7 @@ import math
 
 from nkipy_kg._mlir import ir
 from nkipy_kg.passes.common import collect
-from nkipy_kg.passes.nisa_lowering_common import attrs, constant_value, root, segments
+from nkipy_kg.passes.nisa_lowering_common import attrs, constant_value, index_in, root, segments, user
 
 _REDUCE = "nisa.tensor_reduce_arith"
 _ACTIVATIONS = ("nisa.activation", "nisa.activation_reduce")
@@ -64,17 +64,17 @@ def _readers(scale_op: ir.Operation) -> list[ir.Operation] | None:
         return None
     readers = []
     for use in y.uses:
-        user = use.owner.operation if hasattr(use.owner, "operation") else use.owner
-        if user == scale_op or user.name == "nisa.release":
+        reader = user(use)
+        if reader == scale_op or reader.name == "nisa.release":
             continue
-        if user.block != scale_op.block or not _foldable(user, y, use.operand_number):
+        if reader.block != scale_op.block or not _foldable(reader, y, use.operand_number):
             return None
-        readers.append(user)
+        readers.append(reader)
     if not readers:
         return None
     ops = [op.operation for op in scale_op.block.operations]
-    first, last = _index(ops, scale_op), max(_index(ops, r) for r in readers)
-    if any(_index(ops, r) < first for r in readers):
+    first, last = index_in(ops, scale_op), max(index_in(ops, r) for r in readers)
+    if any(index_in(ops, r) < first for r in readers):
         return None
     x_root = root(scale_op.operands[1])
     for op in ops[first + 1:last]:
@@ -102,8 +102,6 @@ def _names(op: ir.Operation) -> list[str]:
     return [attributes[i].name for i in range(len(attributes))]
 
 
-def _index(ops: list[ir.Operation], op: ir.Operation) -> int:
-    return next(i for i, other in enumerate(ops) if other == op)
 
 
 def _fold(scale_op: ir.Operation, readers: list[ir.Operation]) -> None:
@@ -117,9 +115,8 @@ def _fold(scale_op: ir.Operation, readers: list[ir.Operation]) -> None:
             folded.append(_fold_into_activation(reader, x, c))
     _move_release_after(x, folded, scale_op.block)
     for use in list(y.uses):
-        user = use.owner.operation if hasattr(use.owner, "operation") else use.owner
-        if user.name == "nisa.release":
-            user.erase()
+        if user(use).name == "nisa.release":
+            user(use).erase()
     alloc_op = y.owner.operation
     scale_op.erase()
     alloc_op.erase()
@@ -157,7 +154,7 @@ def _fold_into_activation(act: ir.Operation, x: ir.Value, c: ir.Value) -> ir.Ope
 def _move_release_after(x: ir.Value, readers: list[ir.Operation], block: ir.Block) -> None:
     """x is now read by `readers`: its release (when in this block) goes after the last one."""
     ops = [op.operation for op in block.operations]
-    last = max(_index(ops, r) for r in readers)
+    last = max(index_in(ops, r) for r in readers)
     x_root = root(x)
     for i, op in enumerate(ops[:last]):
         if op.name == "nisa.release" and op.operands[0] == x_root:
