@@ -91,6 +91,7 @@ from dataclasses import dataclass, field
 from nkipy_kg._mlir import ir, memref
 from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.passes.common import collect, collect_named, is_inside_nkipy_region, memory_space, pass_error
+from nkipy_kg.passes.memref_helpers import ancestor_in, per_partition_bytes
 from nkipy_kg.passes.registry import python_pass
 from nkipy_kg.targets import DEFAULT_TARGET, get_target
 
@@ -140,32 +141,6 @@ def _capacity(module_op: ir.Operation, target: str, sbuf_capacity: str) -> int:
         return get_target(target).sbuf_bytes_per_partition
     except ValueError as exc:
         raise pass_error(PASS_NAME, module_op, str(exc)) from None
-
-
-def per_partition_bytes(t: ir.MemRefType) -> int | None:
-    """Bytes one partition holds: numElements / partitionDim * elemBytes (None if dynamic or empty).
-
-    The partition dim is dim 0, except that the leading unit dims of a rank >= 3 buffer
-    are skipped: a per-head tile `[1, 128, 256]` (a batch-leading value read one head at
-    a time) holds 256 elements on each of 128 partitions, not 32768 on one.
-    """
-    if not t.has_static_shape or t.rank == 0 or 0 in t.shape:
-        return None
-    shape = list(t.shape)
-    while len(shape) > 2 and shape[0] == 1:
-        shape.pop(0)
-    elements = 1
-    for d in shape[1:]:
-        elements *= d
-    return elements * _element_bytes(t.element_type)
-
-
-def _element_bytes(t: ir.Type) -> int:
-    if isinstance(t, ir.IntegerType):
-        return (ir.IntegerType(t).width + 7) // 8
-    if isinstance(t, ir.FloatType):
-        return (ir.FloatType(t).width + 7) // 8
-    return 8  # index
 
 
 class _Function:
@@ -303,7 +278,7 @@ class _Function:
                 # Positions, not the op dicts: an op's hash changes when its operands do.
                 for use in list(current.uses):
                     owner = use.owner.operation
-                    anchor = _ancestor_in(owner, buf.block)
+                    anchor = ancestor_in(owner, buf.block)
                     if anchor is not None and (anchor == ops[end] or ops[end].is_before_in_block(anchor)):
                         owner.operands[use.operand_number] = fresh
                 current = fresh
@@ -314,20 +289,11 @@ def _is_sbuf_alloc(op: ir.Operation) -> bool:
             and not is_inside_nkipy_region(op))
 
 
-def _ancestor_in(op: ir.Operation, block: ir.Block) -> ir.Operation | None:
-    """`op` or its ancestor whose block is `block`, or None."""
-    while op is not None and op.name != "func.func":
-        if op.block == block:
-            return op
-        op = op.parent
-    return None
-
-
 def _collect_positions(value: ir.Value, block: ir.Block, pos: dict[ir.Operation, int], found: set[int]) -> None:
     """Add to `found` the positions in `block` of `value`'s users; a view spans creation..last use."""
     for use in value.uses:
         owner = use.owner.operation
-        anchor = _ancestor_in(owner, block)
+        anchor = ancestor_in(owner, block)
         at = pos.get(anchor) if anchor is not None else None
         if owner.name in VIEW_OPS and owner.results:
             inner: set[int] = set()

@@ -250,3 +250,29 @@ def update_function_type(func_op: ir.Operation) -> None:
     results = [v.type for v in return_op(func_op).operands]
     with func_op.context:
         func_op.attributes["function_type"] = ir.TypeAttr.get(ir.FunctionType.get(args, results))
+
+
+def per_partition_bytes(t: ir.MemRefType) -> int | None:
+    """Bytes one partition holds: numElements / partitionDim * elemBytes (None if dynamic or empty).
+
+    The partition dim is dim 0, except that the leading unit dims of a rank >= 3 buffer
+    are skipped: a per-head tile `[1, 128, 256]` (a batch-leading value read one head at
+    a time) holds 256 elements on each of 128 partitions, not 32768 on one.
+    """
+    if not t.has_static_shape or t.rank == 0 or 0 in t.shape:
+        return None
+    shape = list(t.shape)
+    while len(shape) > 2 and shape[0] == 1:
+        shape.pop(0)
+    elements = 1
+    for d in shape[1:]:
+        elements *= d
+    return elements * _element_bytes(t.element_type)
+
+
+def _element_bytes(t: ir.Type) -> int:
+    if isinstance(t, ir.IntegerType):
+        return (ir.IntegerType(t).width + 7) // 8
+    if isinstance(t, ir.FloatType):
+        return (ir.FloatType(t).width + 7) // 8
+    return 8  # index

@@ -26,7 +26,7 @@ from __future__ import annotations
 from nkipy_kg._mlir import ir
 from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.passes.common import collect
-from nkipy_kg.passes.insert_spill_reload import per_partition_bytes
+from nkipy_kg.passes.memref_helpers import per_partition_bytes
 from nkipy_kg.passes.nisa_lowering_common import VIEW_OPS, root, space, trip_count, user
 
 _MAX_BYTES = 16 * 1024  # per partition

@@ -31,7 +31,7 @@ from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.dialects.nisa_base import engine_of
 from nkipy_kg.passes.common import collect
 from nkipy_kg.passes.fusion_deps import constant_index
-from nkipy_kg.passes.insert_spill_reload import per_partition_bytes
+from nkipy_kg.passes.memref_helpers import per_partition_bytes
 from nkipy_kg.passes.nisa_lowering_common import VIEW_OPS, root, space, trip_count
 from nkipy_kg.passes.nisa_lowering_engines import _cycles, _vector_speedup
 from nkipy_kg.targets import Target
