@@ -28,6 +28,7 @@ class Target:
     # a copy or a multiply-add that either engine can run on the one less loaded.
     vector_ghz: float = 1.12
     scalar_ghz: float = 1.4
+    tensor_ghz: float = 2.8  # TensorE clock (§1.2): matmul estimates of the software pipeliner
     # NC-v3 VectorE performance mode (§3.3): a 16-bit tensor_copy / tensor_scalar runs
     # 2x (4x SBUF -> SBUF), which ScalarE does not; 1 = no such mode (NC-v2).
     vector_16bit_speedup: int = 1
@@ -43,7 +44,7 @@ TARGETS: dict[str, Target] = {
     "trn1": Target(name="trn1", sbuf_bytes_per_partition=180224),
     # trn2: NeuronCore-v3, 224 KiB SBUF per partition; usable 212984 B per KLR kernelEnv.
     "trn2": Target(name="trn2", sbuf_bytes_per_partition=212984, vector_gpsimd_share_sbuf=True,
-                   vector_ghz=0.96, scalar_ghz=1.2, vector_16bit_speedup=4),
+                   vector_ghz=0.96, scalar_ghz=1.2, tensor_ghz=2.4, vector_16bit_speedup=4),
 }
 
 DEFAULT_TARGET = "trn2"

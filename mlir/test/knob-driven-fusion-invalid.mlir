@@ -148,32 +148,3 @@ func.func @different_blocks(%a: tensor<8xf32>) -> tensor<8xf32> {
   }
   return %o : tensor<8xf32>
 }
-
-// -----
-
-// A matmul's result fused with the op reading it: not supported yet (a located
-// error at the fuse, not a failure in a later pass).
-
-func.func @matmul_then_reader(%a: tensor<8x4xf32>, %b: tensor<4x16xf32>) -> tensor<8x16xf32> {
-  %c0 = arith.constant 0 : index
-  %c4 = arith.constant 4 : index
-  %c8 = arith.constant 8 : index
-  %e = tensor.empty() : tensor<8x16xf32>
-  // expected-error @below {{cannot fuse the fuse_op targets: one loop reads the result of the other: the other computes a matmul; fusing a matmul with the ops that read it is not supported yet}}
-  %r0 = scf.for %i = %c0 to %c8 step %c4 iter_args(%x = %e) -> (tensor<8x16xf32>) {
-    %s = tensor.extract_slice %a[%i, 0] [4, 4] [1, 1] : tensor<8x4xf32> to tensor<4x4xf32>
-    %o = tensor.extract_slice %x[%i, 0] [4, 16] [1, 1] : tensor<8x16xf32> to tensor<4x16xf32>
-    %v = linalg.matmul ins(%s, %b : tensor<4x4xf32>, tensor<4x16xf32>) outs(%o : tensor<4x16xf32>) -> tensor<4x16xf32>
-    %u = tensor.insert_slice %v into %x[%i, 0] [4, 16] [1, 1] : tensor<4x16xf32> into tensor<8x16xf32>
-    scf.yield %u : tensor<8x16xf32>
-  }
-  %r1 = scf.for %i = %c0 to %c8 step %c4 iter_args(%y = %e) -> (tensor<8x16xf32>) {
-    %s = tensor.extract_slice %r0[%i, 0] [4, 16] [1, 1] : tensor<8x16xf32> to tensor<4x16xf32>
-    %o = tensor.extract_slice %y[%i, 0] [4, 16] [1, 1] : tensor<8x16xf32> to tensor<4x16xf32>
-    %w = linalg.negf ins(%s : tensor<4x16xf32>) outs(%o : tensor<4x16xf32>) -> tensor<4x16xf32>
-    %u = tensor.insert_slice %w into %y[%i, 0] [4, 16] [1, 1] : tensor<4x16xf32> into tensor<8x16xf32>
-    scf.yield %u : tensor<8x16xf32>
-  }
-  "nkipy.fuse_op"(%r0, %r1) : (tensor<8x16xf32>, tensor<8x16xf32>) -> ()
-  return %r1 : tensor<8x16xf32>
-}

@@ -307,3 +307,39 @@ func.func @per_head_block(%a: tensor<2x8x16xf32>) -> tensor<2x8x16xf32> {
   "nkipy.fuse_op"(%r0, %r1) : (tensor<2x8x16xf32>, tensor<2x8x16xf32>) -> ()
   return %r1 : tensor<2x8x16xf32>
 }
+
+// -----
+
+// A matmul fused with the op reading its rows: the reader takes the tile the matmul
+// computed in the same iteration, and the matmul accumulates into a per-row-block SBUF
+// tile (its stripe contracted), not into a slice of the whole result.
+
+// CHECK-LABEL: func.func @matmul_then_reader
+// CHECK:       scf.for
+// CHECK-NEXT:    %[[T:.*]] = bufferization.alloc_tensor() {memory_space = 3 : i32} : tensor<4x16xf32>
+// CHECK:         %[[MM:.*]] = linalg.matmul ins({{.*}}) outs({{.*}} : tensor<4x16xf32>)
+// CHECK:         linalg.negf ins(%[[MM]] : tensor<4x16xf32>)
+// CHECK-NOT:   scf.for
+
+func.func @matmul_then_reader(%a: tensor<8x4xf32>, %b: tensor<4x16xf32>) -> tensor<8x16xf32> {
+  %c0 = arith.constant 0 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %e = tensor.empty() : tensor<8x16xf32>
+  %r0 = scf.for %i = %c0 to %c8 step %c4 iter_args(%x = %e) -> (tensor<8x16xf32>) {
+    %s = tensor.extract_slice %a[%i, 0] [4, 4] [1, 1] : tensor<8x4xf32> to tensor<4x4xf32>
+    %o = tensor.extract_slice %x[%i, 0] [4, 16] [1, 1] : tensor<8x16xf32> to tensor<4x16xf32>
+    %v = linalg.matmul ins(%s, %b : tensor<4x4xf32>, tensor<4x16xf32>) outs(%o : tensor<4x16xf32>) -> tensor<4x16xf32>
+    %u = tensor.insert_slice %v into %x[%i, 0] [4, 16] [1, 1] : tensor<4x16xf32> into tensor<8x16xf32>
+    scf.yield %u : tensor<8x16xf32>
+  }
+  %r1 = scf.for %i = %c0 to %c8 step %c4 iter_args(%y = %e) -> (tensor<8x16xf32>) {
+    %s = tensor.extract_slice %r0[%i, 0] [4, 16] [1, 1] : tensor<8x16xf32> to tensor<4x16xf32>
+    %o = tensor.extract_slice %y[%i, 0] [4, 16] [1, 1] : tensor<8x16xf32> to tensor<4x16xf32>
+    %w = linalg.negf ins(%s : tensor<4x16xf32>) outs(%o : tensor<4x16xf32>) -> tensor<4x16xf32>
+    %u = tensor.insert_slice %w into %y[%i, 0] [4, 16] [1, 1] : tensor<4x16xf32> into tensor<8x16xf32>
+    scf.yield %u : tensor<8x16xf32>
+  }
+  "nkipy.fuse_op"(%r0, %r1) : (tensor<8x16xf32>, tensor<8x16xf32>) -> ()
+  return %r1 : tensor<8x16xf32>
+}

@@ -108,3 +108,24 @@ func.func @other_reads(%a: tensor<4xf16>) -> (tensor<4xf16>, tensor<8xf16>, tens
   %unused = tensor.empty() : tensor<16xf16>
   return %s, %ins, %r : tensor<4xf16>, tensor<8xf16>, tensor<4xf16>
 }
+
+// -----
+
+// An operand-less alloc_tensor is as undefined as a tensor.empty: a matmul accumulating
+// into it (knob-driven-fusion's per-row-block scores tile) reads zeros; one only
+// overwritten by materialize_in_destination stays as it is.
+
+// CHECK-LABEL: func.func @alloc_tensor_accumulator
+// CHECK:         %[[A:.*]] = bufferization.alloc_tensor() {memory_space = 3 : i32} : tensor<4x16xf32>
+// CHECK-NEXT:    %[[Z:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-NEXT:    %[[F:.*]] = linalg.fill ins(%[[Z]] : f32) outs(%[[A]] : tensor<4x16xf32>) -> tensor<4x16xf32>
+// CHECK-NEXT:    %[[MM:.*]] = linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<4x8xf32>, tensor<8x16xf32>) outs(%[[F]] : tensor<4x16xf32>)
+// CHECK-NEXT:    %[[D:.*]] = bufferization.alloc_tensor() : tensor<4x16xf32>
+// CHECK-NEXT:    bufferization.materialize_in_destination %[[MM]] in %[[D]]
+func.func @alloc_tensor_accumulator(%a: tensor<4x8xf32>, %b: tensor<8x16xf32>) -> tensor<4x16xf32> {
+  %t = bufferization.alloc_tensor() {memory_space = 3 : i32} : tensor<4x16xf32>
+  %r = linalg.matmul ins(%a, %b : tensor<4x8xf32>, tensor<8x16xf32>) outs(%t : tensor<4x16xf32>) -> tensor<4x16xf32>
+  %d = bufferization.alloc_tensor() : tensor<4x16xf32>
+  %m = bufferization.materialize_in_destination %r in %d : (tensor<4x16xf32>, tensor<4x16xf32>) -> tensor<4x16xf32>
+  return %m : tensor<4x16xf32>
+}

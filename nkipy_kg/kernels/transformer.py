@@ -86,25 +86,28 @@ def silu_ffn(x: np.ndarray, w_gate: np.ndarray, w_up: np.ndarray, w_down: np.nda
 def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray) -> np.ndarray:
     """softmax(q k^T / sqrt(d)) v over heads: q, k, v are [heads, seq, d].
 
-    The softmax is tiled by blocks of 128 query rows (whole key rows) and fused: per
-    block, the scaled scores are read from HBM once, and their max, exp and sum stay in
-    SBUF, as do the head's probabilities (4 KiB per partition per block of 2048 bf16
-    keys), which `p @ v`, fused per head, transposes on the PE array and reads from
-    there. (Fused per row block as well, `p @ v` would run in series with each block's
-    softmax under the cost model: bench/README.md.)
+    Tiled by blocks of 128 query rows (whole key rows) and fused: per block, `q @ k^T`
+    accumulates its [128, seq] fp32 scores in PSUM, 512 keys per bank, and they go
+    straight to an SBUF tile where their max, exp and sum stay, as do the head's
+    probabilities (4 KiB per partition per block of 2048 bf16 keys), which `p @ v`,
+    fused per head, transposes on the PE array and reads from there. The scores never
+    go to HBM; linalg-to-nisa's software pipelining issues block i+1's matmuls and
+    row max ahead of block i's exp and normalisation (bench/README.md).
     """
     scale = 1.0 / float(np.sqrt(q.shape[-1]))  # a Python float keeps the kernel in its own dtype
     rows = [1, min(128, q.shape[1]), k.shape[1]]
-    scores = q @ np.swapaxes(k, -1, -2) * scale
+    qk = q @ np.swapaxes(k, -1, -2)
+    scores = qk * scale
     m = np.max(scores, axis=-1, keepdims=True)
     e = np.exp(scores - m)
     s = np.sum(e, axis=-1, keepdims=True)
     p = (e / s).astype(q.dtype)  # a kernel-dtype p @ v (see silu_ffn)
     out = p @ v
+    knob.knob(qk).tile_op(tile_size=[*rows[:2], min(512, k.shape[1]), min(128, q.shape[-1])])
     for t in (scores, m, e, s, p):
         knob.knob(t).tile_op(tile_size=rows)
     knob.knob(out).tile_op(tile_size=[1, rows[1], min(512, v.shape[-1]), min(128, k.shape[1])])
-    knob.fuse(scores, m, e, s, p, out)
+    knob.fuse(qk, scores, m, e, s, p, out)
     return out
 
 

@@ -16,7 +16,7 @@ bufferization runs before the next canonicalize and would allocate the tensor).
 
 from __future__ import annotations
 
-from nkipy_kg._mlir import ir, scf
+from nkipy_kg._mlir import ir, scf, tensor
 from nkipy_kg.passes.common import collect_named
 from nkipy_kg.passes.fusion_deps import constant_index, slice_dims
 
@@ -189,3 +189,62 @@ def erase_dead_tensor_ops(root: ir.Operation) -> None:
                 ann.erase()
             op.erase()
             changed = True
+
+
+def split_sliced_empties(root: ir.Operation) -> None:
+    """`extract_slice(tensor.empty)` -> a `tensor.empty` of the slice, when the big empty is
+    only ever sliced (nothing is inserted into it any more): a fused matmul's per-row-block
+    accumulator then bufferizes to its own tile, not to a slice of a whole-result buffer
+    (which, too big for SBUF, would make every tile an HBM round trip)."""
+    changed = True
+    while changed:
+        changed = False
+        for extract in collect_named(root, "tensor.extract_slice"):
+            source = extract.operands[0]
+            if not isinstance(source, ir.OpResult) or source.owner.operation.name != "tensor.empty":
+                continue
+            if any(u.owner.operation.name != "tensor.extract_slice" for u in source.uses):
+                continue
+            result_t = ir.RankedTensorType(extract.results[0].type)
+            if not result_t.has_static_shape:
+                continue
+            with extract.location, ir.InsertionPoint(extract):
+                fresh = tensor.EmptyOp(list(result_t.shape), result_t.element_type).result
+            extract.results[0].replace_all_uses_with(fresh)
+            empty = source.owner.operation
+            extract.erase()
+            if not has_uses(empty.results[0]):
+                empty.erase()
+            changed = True
+            break  # the collected list may hold erased ops: collect again
+
+
+def compute_into_destinations(root: ir.Operation) -> None:
+    """`materialize_in_destination(expand_shape?(%r), %d)` where loop `%r` starts from a fresh
+    `tensor.empty`: the loop computes into `%d` itself (its init becomes `%d`, seen through a
+    `collapse_shape` if the read expanded it). A fused matmul's scores tile is then written
+    straight into the SBUF tile its reader asked for, not into a buffer of its own (HBM)
+    and copied."""
+    for mat in collect_named(root, "bufferization.materialize_in_destination"):
+        src, dest = mat.operands[0], mat.operands[1]
+        if not isinstance(dest, ir.OpResult) or dest.owner.operation.name != "bufferization.alloc_tensor":
+            continue
+        expand = src.owner.operation if isinstance(src, ir.OpResult) and src.owner.operation.name == "tensor.expand_shape" else None
+        value = expand.operands[0] if expand is not None else src
+        if not isinstance(value, ir.OpResult) or value.owner.operation.name != "scf.for":
+            continue
+        loop = value.owner.operation
+        init = loop.operands[3 + value.result_number]
+        if not isinstance(init, ir.OpResult) or init.owner.operation.name != "tensor.empty" or \
+                sum(1 for _ in init.uses) != 1 or sum(1 for _ in src.uses) != 1:
+            continue
+        with mat.location, ir.InsertionPoint(loop):
+            alloc = dest.owner.operation
+            alloc.move_before(loop)
+            into = dest if expand is None else tensor.CollapseShapeOp(
+                value.type, dest, expand.attributes["reassociation"]).result
+        empty = init.owner.operation
+        loop.operands[3 + value.result_number] = into
+        empty.erase()
+        mat.results[0].replace_all_uses_with(src)
+        mat.erase()

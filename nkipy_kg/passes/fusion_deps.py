@@ -24,8 +24,8 @@ full tensor is no longer read (`fusion_cleanup.py`, `fusion_contract.py`).
 Writes are followed through the loop-carried chain: an `insert_slice` into the
 chain, or an inner `scf.for` that carries it (the tiled nests thread the whole
 tensor through every level). Anything else writing the chain (a linalg op on the
-whole tensor) has no stripe, and the loops are not fused. Nor is a producer that
-computes a matmul (not supported yet: see `why_not_fusable`).
+whole tensor) has no stripe, and the loops are not fused. A producer may compute a matmul (a fused
+attention's per-row-block `q @ k^T`): its stripe is its output rows like any other op's.
 """
 
 from __future__ import annotations
@@ -117,10 +117,6 @@ def consumer_reads(consumer: ir.Operation, producer: ir.Operation) -> list[tuple
 def why_not_fusable(producer: ir.Operation, consumer: ir.Operation) -> str | None:
     """None if `consumer` may be fused into `producer` (same bounds, producer first)
     although it reads its results; else why not."""
-    if _computes_matmul(producer):
-        # Its per-head blocks and PSUM accumulators reach legalize-layout as shapes it
-        # cannot tile yet, and under the cost model the fused loop serialises (bench/README).
-        return "the other computes a matmul; fusing a matmul with the ops that read it is not supported yet"
     step = constant_index(consumer.operands[2])
     iv = consumer.regions[0].blocks[0].arguments[0]
     stripes = {k: stripe_dims(producer, k) for k in range(len(producer.results))}
@@ -149,17 +145,3 @@ def feeds_fuse_op(value: ir.Value, depth: int = 8) -> bool:
             if feeds_fuse_op(owner.parent.results[use.operand_number], depth - 1):
                 return True
     return False
-
-
-def _computes_matmul(loop: ir.Operation) -> bool:
-    found = False
-
-    def visit(op: ir.Operation) -> ir.WalkResult:
-        nonlocal found
-        if op.name in ("linalg.matmul", "linalg.batch_matmul"):
-            found = True
-            return ir.WalkResult.INTERRUPT
-        return ir.WalkResult.ADVANCE
-
-    loop.walk(visit)
-    return found

@@ -11,9 +11,9 @@ its rows from that result:
     %x = tensor.extract_slice %blk[%r, 0] [128, 256] [1, 1]
 
 so the reading row loop reads the block's row loop result directly and the two fuse.
-A read that keeps the unit head dim (`tensor<1x128x256xf32>`) would need an
-`expand_shape` of the slice, which legalize-layout cannot re-type on strided SBUF
-buffers yet, so it is not composed (and the row loops stay apart). The region must
+A read that keeps the unit head dim (`tensor<1x128x256xf32>`, the softmax of a fused
+attention reading its per-head `q @ k^T` block) reads an `expand_shape` of that slice;
+legalize-layout re-types it over the physical tile. The region must
 be provably inside the insert: per dim the same offset value, a whole-dim insert at
 0, or constants; unit dims the insert drops must be read at their only index.
 """
@@ -68,19 +68,44 @@ def _compose(extract: ir.Operation) -> bool:
         elif q != 1:
             return False
     result_t = ir.RankedTensorType(extract.results[0].type)
+    expand = None
     if list(result_t.shape) != sizes:
-        # The read keeps a unit dim the insert dropped: that needs an expand_shape, whose
-        # strided memref legalize-layout cannot re-type yet. Not composed: no fusion here.
-        return False
+        if len(result_t.shape) <= len(sizes) or [n for n in result_t.shape if n != 1] != \
+                [n for n in sizes if n != 1]:
+            return False  # not the slice with unit dims added (a rank-reduced read, say)
+        # The read keeps unit dims the insert dropped: the slice of the source is expanded
+        # back (legalize-layout re-types the expand_shape over its physical tile).
+        expand = result_t
+        result_t = ir.RankedTensorType.get(sizes, result_t.element_type, loc=extract.location)
     with extract.location, ir.InsertionPoint(extract):
         dynamic = [o for o in offsets if isinstance(o, ir.Value)]
         static = [_DYNAMIC if isinstance(o, ir.Value) else o for o in offsets]
         whole = static == [0] * len(sizes) and sizes == src_shape
         value = src if whole else tensor.ExtractSliceOp(result_t, src, dynamic, [], [], static, sizes,
                                                          [1] * len(sizes)).result
+        if expand is not None:
+            value = tensor.ExpandShapeOp(expand, value, _unit_groups(list(expand.shape), sizes), [],
+                                         list(expand.shape)).result
     extract.results[0].replace_all_uses_with(value)
     extract.erase()
     return True
+
+
+def _unit_groups(full: list[int], sizes: list[int]) -> ir.ArrayAttr:
+    """The reassociation of `sizes -> full` (`full` is `sizes` with unit dims added): each
+    unit dim joins the group of the next kept dim, trailing ones the last group."""
+    groups: list[list[int]] = []
+    pending: list[int] = []
+    j = 0
+    for d, n in enumerate(full):
+        if j < len(sizes) and n == sizes[j] and (n != 1 or len(full) - d == len(sizes) - j):
+            groups.append(pending + [d])
+            pending, j = [], j + 1
+        else:
+            pending.append(d)
+    groups[-1] += pending
+    i64 = ir.IntegerType.get_signless(64)
+    return ir.ArrayAttr.get([ir.ArrayAttr.get([ir.IntegerAttr.get(i64, d) for d in g]) for g in groups])
 
 
 def _kept_dims(insert_sizes: list[int], src_shape: list[int]) -> set[int] | None:

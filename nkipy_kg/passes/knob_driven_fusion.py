@@ -52,7 +52,8 @@ from __future__ import annotations
 from nkipy_kg._mlir import ir, scf
 from nkipy_kg.passes.common import collect, is_inside_nkipy_region, pass_error
 from nkipy_kg.passes.fusion_cleanup import (drop_dead_chains, erase_dead_tensor_ops, fold_slices_of_inserts,
-                                             inline_single_trip, reuse_loaded_tiles)
+                                             inline_single_trip, reuse_loaded_tiles, split_sliced_empties,
+                                             compute_into_destinations)
 from nkipy_kg.passes.fusion_contract import contract_stripes
 from nkipy_kg.passes.fusion_slices import read_through_inserts
 from nkipy_kg.passes.fusion_deps import constant_index, consumer_reads, why_not_fusable
@@ -99,6 +100,8 @@ def knob_driven_fusion(module_op: ir.Operation) -> None:
         drop_dead_chains(func)  # these two may rebuild `fused` itself
         contract_stripes(func)
         erase_dead_tensor_ops(func)
+        split_sliced_empties(func)
+        compute_into_destinations(func)
 
 
 def _fuse_with_between(fused: ir.Operation, loop: ir.Operation) -> ir.Operation:

@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 
 from nkipy_kg._mlir import arith, ir, memref, scf
+from nkipy_kg.passes.common import pass_error
 
 Index = int | ir.Value
 DYN = ir.ShapedType.get_dynamic_stride_or_offset
@@ -79,6 +80,10 @@ def collapse(source: ir.Value, groups: Sequence[Sequence[int]]) -> ir.Value:
         inner = [d for d in group if src_t.shape[d] != 1] or [group[-1]]
         new_strides.append(strides[inner[-1]])
     result_t = strided_type(shape, src_t, new_strides, offset)
+    if isinstance(src_t.layout, ir.StridedLayoutAttr) and not isinstance(result_t.layout, ir.StridedLayoutAttr):
+        # MLIR infers an explicit strided layout from a strided source, even a contiguous one.
+        result_t = ir.MemRefType.get(shape, src_t.element_type, ir.StridedLayoutAttr.get(offset, new_strides),
+                                     src_t.memory_space)
     i64 = ir.IntegerType.get_signless(64)
     attr = ir.ArrayAttr.get([ir.ArrayAttr.get([ir.IntegerAttr.get(i64, d) for d in g]) for g in groups])
     return memref.CollapseShapeOp(result_t, source, attr).result
@@ -108,6 +113,19 @@ def expand_leading_units(source: ir.Value, shape: Sequence[int]) -> ir.Value | N
     i64 = ir.IntegerType.get_signless(64)
     attr = ir.ArrayAttr.get([ir.ArrayAttr.get([ir.IntegerAttr.get(i64, d) for d in g]) for g in groups])
     return memref.ExpandShapeOp(result_t, source, attr, [], list(shape)).result
+
+
+def retype_expand(expand: ir.Operation, view: ir.Value) -> None:
+    """An `expand_shape` of a slice that only adds unit dims (a fused reader of a per-head
+    block keeps the head dim) is rebuilt over the physical tile `view`: its strides change."""
+    shape = list(ir.MemRefType(expand.results[0].type).shape)
+    with expand.location, ir.InsertionPoint(expand):
+        expanded = expand_leading_units(view, shape)
+    if expanded is None:
+        raise pass_error("legalize-layout", expand, f"a {shape} view of an SBUF tile is not a [partition, free] "
+                         "tile of the physical layout with unit dims added")
+    expand.results[0].replace_all_uses_with(expanded)
+    expand.erase()
 
 
 def is_collapsible(t: ir.MemRefType, group: Sequence[int]) -> bool:

@@ -73,7 +73,8 @@ from nkipy_kg.passes.layout_physical import PASS_NAME, demote, physical_alloc, p
 from nkipy_kg.passes.layout_staging import stage_in_place_uses
 from nkipy_kg.passes.layout_vectors import (IGNORED_USES, drop_leading_units, is_long_vector, subview_offsets_sizes,
                                             vector_as_row)
-from nkipy_kg.passes.layout_views import Index, collapse, expand_leading_units, is_collapsible, subview
+from nkipy_kg.passes.layout_views import (Index, collapse, expand_leading_units, is_collapsible, retype_expand,
+                                          subview)
 from nkipy_kg.passes.memref_helpers import defining_op, func_ops, is_declaration, space_of, view_closure
 from nkipy_kg.passes.registry import python_pass
 from nkipy_kg.targets import DEFAULT_TARGET, get_target
@@ -236,6 +237,15 @@ def _rewrite_subview(sv: ir.Operation, phys: Physical, parent: list[Index], dims
             continue
         with sv.location, ir.InsertionPoint(sv):
             view = collapse(new, [[0, 1], list(range(2, rank + 2))])
+        if user.name == "memref.expand_shape":
+            retype_expand(user, view)
+            continue
+        if user.name == "memref.collapse_shape" and \
+                ir.MemRefType(user.results[0].type).shape == ir.MemRefType(view.type).shape:
+            # The unit dims it dropped are gone from the physical tile already.
+            user.results[0].replace_all_uses_with(view)
+            user.erase()
+            continue
         reduced = ir.MemRefType(result.type)
         if reduced.rank > 2 and not is_identity_op(user):
             # A reduction / broadcasting generic indexes the slice with its own rank:

@@ -29,26 +29,39 @@ _FLEXIBLE = ("nisa.tensor_copy", "nisa.tensor_scalar_arith")
 
 def balance_engines(module_op: ir.Operation, target: Target, skip: list[ir.Operation] = ()) -> None:
     """`skip`: instructions that keep their engine (hand-written custom-op bodies)."""
-    ghz = {"Vector": target.vector_ghz, "Scalar": target.scalar_ghz}
     # Each block once, in order (a Block hashes and compares by the block it wraps).
     blocks = dict.fromkeys(op.block for op in collect(module_op, lambda o: o.name.startswith("nisa.")))
     for block in blocks:
-        load = {"Vector": 0.0, "Scalar": 0.0}
-        for op in [o.operation for o in block.operations]:
-            if not op.name.startswith("nisa.") or op.name in ("nisa.alloc", "nisa.release"):
-                continue
-            cycles = _cycles(op)
-            if _flexible(op) and op not in skip and cycles > _MIN_II:  # a [P, 1] op is all fixed cost
-                ns = {"Vector": max(_MIN_II, cycles / _vector_speedup(op, target)) / ghz["Vector"],
-                      "Scalar": cycles / ghz["Scalar"]}
-                engine = min(load, key=lambda e: load[e] + ns[e])
-                if engine != "Vector":
-                    op.attributes["engine"] = ir.StringAttr.get(engine)
-                load[engine] += ns[engine]
-                continue
-            engine = engine_of(op.opview)
-            if engine in load:
-                load[engine] += cycles / ghz[engine]
+        balance_block(block, target, skip)
+
+
+def rebalance_block(block: ir.Block, target: Target, skip: list[ir.Operation] = ()) -> None:
+    """Balance `block` again from scratch (the software pipeliner unrolled loops into it:
+    the copies of a fused matmul's PSUM chunks can now go to both engines)."""
+    for op in [o.operation for o in block.operations]:
+        if op.name in _FLEXIBLE and op not in skip and "engine" in op.attributes:
+            del op.attributes["engine"]
+    balance_block(block, target, skip)
+
+
+def balance_block(block: ir.Block, target: Target, skip: list[ir.Operation] = ()) -> None:
+    ghz = {"Vector": target.vector_ghz, "Scalar": target.scalar_ghz}
+    load = {"Vector": 0.0, "Scalar": 0.0}
+    for op in [o.operation for o in block.operations]:
+        if not op.name.startswith("nisa.") or op.name in ("nisa.alloc", "nisa.release"):
+            continue
+        cycles = _cycles(op)
+        if _flexible(op) and op not in skip and cycles > _MIN_II:  # a [P, 1] op is all fixed cost
+            ns = {"Vector": max(_MIN_II, cycles / _vector_speedup(op, target)) / ghz["Vector"],
+                  "Scalar": cycles / ghz["Scalar"]}
+            engine = min(load, key=lambda e: load[e] + ns[e])
+            if engine != "Vector":
+                op.attributes["engine"] = ir.StringAttr.get(engine)
+            load[engine] += ns[engine]
+            continue
+        engine = engine_of(op.opview)
+        if engine in load:
+            load[engine] += cycles / ghz[engine]
 
 
 def _flexible(op: ir.Operation) -> bool:

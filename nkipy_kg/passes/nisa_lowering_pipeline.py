@@ -17,9 +17,13 @@ writes, so running A(i+1) before B(i) changes no value. The split and the order 
 A(i+1) and B(i) in the body are chosen by an in-order estimate of a few iterations
 (one cycle per element per partition at each engine's clock, MIN_II at least, VectorE's
 16-bit modes, DMA at the 16 engines' rate: the cost model's NCM §3 rules in brief); a
-loop is rewritten only when the estimate improves by `_GAIN`. Only innermost loops of
-three or more iterations without PE or PSUM work are considered, and the carried tiles
-(live twice as long) must fit in `_MAX_CARRIED` bytes per partition.
+loop is rewritten only when the estimate improves by `_GAIN`. Candidates are loops of
+three or more iterations whose nested loops (if any) are small and innermost: those
+(a fused matmul's `[128, 512]` PSUM chunks of one row block) are unrolled, on a trial
+copy that is dropped unless it pipelines. PE and PSUM work may be part of a stage (a
+fused attention's `q @ k^T` runs one row block ahead of the softmax's exp), but a PSUM
+tile is never carried (8 banks), and the carried tiles (live twice as long) must fit
+in `_MAX_CARRIED` bytes per partition.
 """
 
 from __future__ import annotations
@@ -33,33 +37,67 @@ from nkipy_kg.passes.common import collect
 from nkipy_kg.passes.fusion_deps import constant_index
 from nkipy_kg.passes.memref_helpers import per_partition_bytes
 from nkipy_kg.passes.nisa_lowering_common import VIEW_OPS, root, space, trip_count
-from nkipy_kg.passes.nisa_lowering_engines import _cycles, _vector_speedup
+from nkipy_kg.passes.nisa_lowering_engines import _cycles, _vector_speedup, rebalance_block
 from nkipy_kg.targets import Target
 
 _GAIN = 0.9              # rewrite when the estimated time falls below this fraction
 _MAX_CARRIED = 48 * 1024  # bytes per partition of carried tiles
 _ITERATIONS = 4          # estimated
 _DMA_BYTES_PER_NS = 16 * 23.0  # NCM §3.4 (trn2); only the ratios between splits matter
-_NO_PIPELINE = ("nisa.matmul", "nisa.transpose")
+_MAX_UNROLL = 4          # trips of a nested loop unrolled to pipeline its parent
 
 
 def pipeline_loops(module_op: ir.Operation, target: Target, skip: list[ir.Operation] = ()) -> None:
     """`skip`: instructions to leave alone (hand-written custom-op bodies)."""
-    for loop in collect(module_op, _candidate):
-        if any(op in skip for op in collect(loop, lambda o: o.name.startswith("nisa."))):
+    gone: list[ir.Operation] = []  # nested loops erased with their unrolled parent
+    for loop in collect(module_op, _candidate):  # pre-order: a parent before its nested loops
+        if loop in gone or any(op in skip for op in collect(loop, lambda o: o.name.startswith("nisa."))):
             continue
+        if nested := _nested(loop):
+            loop = _unrolled_trial(loop, target, skip)
+            if loop is None:
+                continue
+            gone += nested
         best = _best_split(loop, target)
         if best is not None:
             _rewrite(loop, *best)
 
 
+def _nested(loop: ir.Operation) -> list[ir.Operation]:
+    return [o.operation for o in loop.regions[0].blocks[0].operations if o.operation.name == "scf.for"]
+
+
 def _candidate(op: ir.Operation) -> bool:
     if op.name != "scf.for" or len(op.operands) != 3 or trip_count(op) < 3:
         return False
-    body = [o.operation for o in op.regions[0].blocks[0].operations]
-    if any(o.name == "scf.for" or o.name in _NO_PIPELINE for o in body):
-        return False
-    return not any(o.name == "nisa.alloc" and space(o.results[0]) == MemSpace.Psum for o in body)
+    return all(len(inner.operands) == 3 and 0 < trip_count(inner) <= _MAX_UNROLL and not _nested(inner)
+               for inner in _nested(op))
+
+
+def _unrolled_trial(loop: ir.Operation, target: Target, skip: list[ir.Operation]) -> ir.Operation | None:
+    """A copy of `loop` with its nested loops unrolled (and its engines balanced again over
+    the unrolled body), in its place if it pipelines."""
+    with loop.location, ir.InsertionPoint(loop):
+        trial = loop.clone()
+    for inner in _nested(trial):
+        _unroll(inner)
+    rebalance_block(trial.regions[0].blocks[0], target, skip)
+    if _best_split(trial, target) is None:
+        trial.erase()
+        return None
+    loop.erase()
+    return trial
+
+
+def _unroll(loop: ir.Operation) -> None:
+    body = loop.regions[0].blocks[0]
+    ops = [o.operation for o in body.operations][:-1]
+    lb, step = constant_index(loop.operands[0]), constant_index(loop.operands[2])
+    with loop.location, ir.InsertionPoint(loop):
+        for t in range(trip_count(loop)):
+            index = arith.ConstantOp(ir.IndexType.get(), lb + t * step).result
+            _clone_all(ops, {body.arguments[0]: index})
+    loop.erase()
 
 
 
@@ -105,7 +143,7 @@ def _legal(ops: list[ir.Operation], k: int, written: set) -> _Split | None:
             elif v in defined_in_a and not _pure(v.owner.operation) and v.owner.operation.name != "nisa.alloc":
                 return None
     released_in_a = {o.operands[0] for o in a if o.name == "nisa.release"}
-    if any(c in released_in_a for c in carried):
+    if any(c in released_in_a or space(c) == MemSpace.Psum for c in carried):
         return None
     if sum(_bytes(c) for c in carried) > _MAX_CARRIED:
         return None
@@ -149,6 +187,10 @@ def _duration(op: ir.Operation, target: Target) -> tuple[str, float]:
         queue = "DMA store" if space(op.operands[0]) in (MemSpace.Hbm, MemSpace.SharedHbm) else "DMA load"
         return queue, _bytes(op.operands[0]) * ir.MemRefType(op.operands[0].type).shape[0] / _DMA_BYTES_PER_NS
     engine = engine_of(op.opview)
+    if engine == "Tensor":  # max(64, N) cycles, x4 for fp32 (NCM §3.1 nc_matmul)
+        moving = ir.MemRefType(op.operands[2 if op.name == "nisa.matmul" else 1].type)
+        fp32 = isinstance(moving.element_type, ir.F32Type)
+        return engine, max(64, moving.shape[-1]) * (4 if fp32 else 1) / target.tensor_ghz
     cycles = _cycles(op)
     if engine == "Vector":
         return engine, max(64.0, cycles / _vector_speedup(op, target)) / target.vector_ghz

@@ -1,4 +1,5 @@
-"""Pass `zero-init-empty-tensors`: zero-fill every `tensor.empty` whose contents are read.
+"""Pass `zero-init-empty-tensors`: zero-fill every `tensor.empty` (or operand-less
+`bufferization.alloc_tensor`) whose contents are read.
 
 A `tensor.empty` has undefined contents. Reading them (a reduction or matmul
 accumulating into it, an input operand, an `insert_slice` destination whose other
@@ -37,7 +38,10 @@ def zero_init_empty_tensors(module_op: ir.Operation) -> None:
     empties: list[ir.Operation] = []
 
     def collect(op: ir.Operation) -> ir.WalkResult:
-        if op.name == "tensor.empty" and any(not _is_pure_write(use) for use in op.results[0].uses):
+        # An operand-less alloc_tensor is as undefined (knob-driven-fusion makes one a fused
+        # matmul's accumulator: the hardware's first matmul overwrites it, NumPy's sums from 0).
+        fresh = op.name == "tensor.empty" or (op.name == "bufferization.alloc_tensor" and not len(op.operands))
+        if fresh and any(not _is_pure_write(use) for use in op.results[0].uses):
             empties.append(op)
         return ir.WalkResult.ADVANCE
 
@@ -50,6 +54,8 @@ def zero_init_empty_tensors(module_op: ir.Operation) -> None:
 def _is_pure_write(use: ir.OpOperand) -> bool:
     """True if `use` is a linalg DPS init whose payload never reads the old value."""
     owner = use.owner
+    if owner.name == "bufferization.materialize_in_destination":
+        return use.operand_number == 1  # the destination is overwritten
     if not owner.name.startswith("linalg.") or len(owner.regions) != 1:
         return False
     num_operands, num_results = len(owner.operands), len(owner.results)
