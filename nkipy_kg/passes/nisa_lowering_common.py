@@ -173,7 +173,23 @@ def index_in(ops: list[ir.Operation], op: ir.Operation) -> int:
     return next(i for i, other in enumerate(ops) if other == op)
 
 
+_FOLDABLE = {"arith.addi": lambda a, b: a + b, "arith.subi": lambda a, b: a - b, "arith.muli": lambda a, b: a * b}
+
+
+def static_index(value: ir.Value) -> int | None:
+    """An index that is a constant, or constant arithmetic the lowering left unfolded
+    (the peeled first K step of an accumulating matmul loop ends at `%c0 + %c1`)."""
+    c = constant_index(value)
+    if c is not None or not isinstance(value, ir.OpResult):
+        return c
+    op = value.owner.operation
+    if op.name not in _FOLDABLE:
+        return None
+    a, b = (static_index(v) for v in op.operands)
+    return None if a is None or b is None else _FOLDABLE[op.name](a, b)
+
+
 def trip_count(loop: ir.Operation) -> int:
     """Iterations of an `scf.for` with constant bounds (0 when they are not constant)."""
-    lb, ub, step = (constant_index(v) for v in list(loop.operands)[:3])
+    lb, ub, step = (static_index(v) for v in list(loop.operands)[:3])
     return 0 if lb is None or ub is None or not step else max(0, -(-(ub - lb) // step))

@@ -36,7 +36,7 @@ from nkipy_kg.dialects.nisa_base import engine_of
 from nkipy_kg.passes.common import collect
 from nkipy_kg.passes.fusion_deps import constant_index
 from nkipy_kg.passes.memref_helpers import per_partition_bytes
-from nkipy_kg.passes.nisa_lowering_common import VIEW_OPS, root, space, trip_count
+from nkipy_kg.passes.nisa_lowering_common import VIEW_OPS, root, space, static_index, trip_count
 from nkipy_kg.passes.nisa_lowering_engines import _cycles, _vector_speedup, rebalance_block
 from nkipy_kg.targets import Target
 
@@ -92,7 +92,7 @@ def _unrolled_trial(loop: ir.Operation, target: Target, skip: list[ir.Operation]
 def _unroll(loop: ir.Operation) -> None:
     body = loop.regions[0].blocks[0]
     ops = [o.operation for o in body.operations][:-1]
-    lb, step = constant_index(loop.operands[0]), constant_index(loop.operands[2])
+    lb, step = static_index(loop.operands[0]), static_index(loop.operands[2])
     with loop.location, ir.InsertionPoint(loop):
         for t in range(trip_count(loop)):
             index = arith.ConstantOp(ir.IndexType.get(), lb + t * step).result
