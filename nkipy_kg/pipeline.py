@@ -33,7 +33,7 @@ PIPELINE: tuple[Stage, ...] = (
     Stage("assign-linalg-op-ids", "preparation"),
     Stage("knob-driven-tiling", "tiling", options="target={target}"),
     Stage("apply-and-strip-transforms", "tiling"),
-    Stage("knob-driven-fusion", "fusion"),
+    Stage("knob-driven-fusion", "fusion", options="target={target}"),
     Stage("canonicalize-loop-step", "layout"),
     Stage("one-shot-bufferize", "layout"),
     Stage("canonicalize", "layout"),

@@ -4,9 +4,9 @@ and bf16, at the catalogue shapes, at shapes with several tiles in every tiled
 dimension, and with `insert-spill-reload` forced to spill by a small SBUF capacity
 (without elementwise fusion, which leaves nothing to spill).
 
-A kernel that an earlier pipeline stage cannot compile yet is a runtime xfail (that
-stage's job) naming the pipeline's first error line; a failure in `linalg-to-nisa`
-or in the simulator fails the test."""
+Every kernel and variant must compile through all 26 stages: a failure in any stage
+or in the simulator fails the test (no runtime xfails, so a regression in an
+earlier stage cannot hide here)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ import nkipy_kg
 from nkipy_kg import dtypes
 from nkipy_kg.errors import NkipyError
 from nkipy_kg.kernels import CATALOGUE, KernelCase
-from nkipy_kg.pipeline import NISA_STAGE
 from nkipy_kg.sim.api import simulate
 from nkipy_kg.tolerance import for_dtype
 
@@ -59,8 +58,7 @@ def _cases():
 
 
 def lower(case: KernelCase, inputs: list[np.ndarray], capacity: int | None) -> str:
-    """The NISA IR (with locations) of `case`, or a runtime xfail when a stage before
-    `linalg-to-nisa` cannot compile it yet; a linalg-to-nisa error propagates."""
+    """The NISA IR (with locations) of `case`; any stage's error propagates."""
     # Forced spills need SBUF intermediates to spill: infer-layout's elementwise fusion
     # leaves silu_ffn none (it fits or fails), so those variants compile unfused.
     options = {"insert-spill-reload": f"sbuf-capacity={capacity}",
@@ -68,8 +66,6 @@ def lower(case: KernelCase, inputs: list[np.ndarray], capacity: int | None) -> s
     comp = nkipy_kg.compile(nkipy_kg.trace(case.fn).to_mlir(*inputs), raise_on_error=False,
                             pass_options=options)
     if comp.error is not None:
-        if len(comp.snapshots) < NISA_STAGE:  # stopped before stage 26: another stage's gap
-            pytest.xfail(f"pipeline: {str(comp.error).splitlines()[0]}")
         raise comp.error
     if capacity:
         assert comp.snapshot("insert-spill-reload").changed, "the capacity did not force a spill"

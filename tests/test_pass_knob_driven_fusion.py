@@ -183,6 +183,27 @@ def test_catalogue_attention_fuses_its_matmul_and_softmax_per_row_block() -> Non
     assert fused_ew < 0.85 * stripped_ew
 
 
+@pytest.mark.parametrize("seq,per_head", [(2048, True), (2560, False)])
+def test_attention_reads_p_per_row_block_when_the_heads_p_would_crowd_sbuf(seq: int, per_head: bool) -> None:
+    """`p @ v` reads the head's whole `p` (TensorE runs its matmuls back to back) while
+    that block fits in 3/4 of SBUF: fp32 [2048, 2048] is 128 KiB per partition. At seq
+    2560 it would be 200 KiB (insert-spill-reload refused it: the row loop's tiles need
+    the rest), so `p @ v` joins the row loop, reads each block's `p` and the kernel
+    compiles, equals NumPy and still moves only its inputs, output and k^T through HBM."""
+    from nkipy_kg.kernels.transformer import attention
+    from nkipy_kg.sim import simulate
+    rng = np.random.default_rng(5)
+    arrays = [rng.standard_normal((1, seq, 128)).astype(np.float32) for _ in range(3)]
+    text = nkipy_kg.trace(attention).to_mlir(*arrays).operation.get_asm(enable_debug_info=True)
+    comp = nkipy_kg.compile(text, target="trn2")
+    assert comp.error is None, comp.error
+    heads_p = f"-> (tensor<1x{seq}x{seq}xf32>)"  # the row loop's result when it yields the head's p
+    assert (heads_p in comp.snapshot(PASS).ir) == per_head
+    result = simulate(comp.nisa_ir_with_locations, *arrays, target="trn2")
+    np.testing.assert_allclose(result.outputs[0], attention(*arrays), rtol=2e-4, atol=2e-5)
+    assert result.profile.hbm_bytes == 4 * arrays[0].nbytes + 2 * arrays[1].nbytes
+
+
 @pytest.mark.parametrize("name", ["softmax_fused", "rmsnorm_fused"])
 def test_fused_catalogue_kernels_read_x_once_and_beat_the_automatic_layout(name: str) -> None:
     """The catalogue's whole-row, knob.fuse'd softmax and rmsnorm at 2048 x 4096 bf16 move

@@ -343,3 +343,100 @@ func.func @matmul_then_reader(%a: tensor<8x4xf32>, %b: tensor<4x16xf32>) -> tens
   "nkipy.fuse_op"(%r0, %r1) : (tensor<8x16xf32>, tensor<8x16xf32>) -> ()
   return %r1 : tensor<8x16xf32>
 }
+
+// -----
+
+// A reader of rows of a whole per-head block (an identity slice in between, as the
+// tiled `p @ v` reads the head's `p`): when the block needs more than 3/4 of SBUF per
+// partition (here 8 x 2^20 fp32 / 128 partitions = 256 KiB, trn2 has 208 KiB) the
+// read is composed into one slice of the producer's result and the row loops fuse, so
+// the block is never whole; a block that fits keeps its block-level reader loop.
+
+// CHECK-LABEL: func.func @whole_block_reader
+// CHECK:         scf.for
+// CHECK-NEXT:      arith.constant
+// CHECK-NEXT:      scf.for
+// CHECK:             %[[E:.*]] = linalg.exp
+// CHECK:             linalg.negf ins(%[[E]] : tensor<4x1048576xf32>)
+// CHECK-NOT:     scf.for
+
+func.func @whole_block_reader(%a: tensor<2x8x1048576xf32>) -> tensor<2x8x1048576xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %e = tensor.empty() : tensor<2x8x1048576xf32>
+  %r0 = scf.for %h = %c0 to %c2 step %c1 iter_args(%x = %e) -> (tensor<2x8x1048576xf32>) {
+    %blk0 = tensor.extract_slice %x[%h, 0, 0] [1, 8, 1048576] [1, 1, 1] : tensor<2x8x1048576xf32> to tensor<8x1048576xf32>
+    %blk = scf.for %r = %c0 to %c8 step %c4 iter_args(%b = %blk0) -> (tensor<8x1048576xf32>) {
+      %s = tensor.extract_slice %a[%h, %r, 0] [1, 4, 1048576] [1, 1, 1] : tensor<2x8x1048576xf32> to tensor<4x1048576xf32>
+      %t = tensor.empty() : tensor<4x1048576xf32>
+      %v = linalg.exp ins(%s : tensor<4x1048576xf32>) outs(%t : tensor<4x1048576xf32>) -> tensor<4x1048576xf32>
+      %u = tensor.insert_slice %v into %b[%r, 0] [4, 1048576] [1, 1] : tensor<4x1048576xf32> into tensor<8x1048576xf32>
+      scf.yield %u : tensor<8x1048576xf32>
+    }
+    %u = tensor.insert_slice %blk into %x[%h, 0, 0] [1, 8, 1048576] [1, 1, 1] : tensor<8x1048576xf32> into tensor<2x8x1048576xf32>
+    scf.yield %u : tensor<2x8x1048576xf32>
+  }
+  %r1 = scf.for %h = %c0 to %c2 step %c1 iter_args(%y = %e) -> (tensor<2x8x1048576xf32>) {
+    %whole = tensor.extract_slice %r0[%h, 0, 0] [1, 8, 1048576] [1, 1, 1] : tensor<2x8x1048576xf32> to tensor<8x1048576xf32>
+    %full = tensor.extract_slice %whole[0, 0] [8, 1048576] [1, 1] : tensor<8x1048576xf32> to tensor<8x1048576xf32>
+    %in = scf.for %r = %c0 to %c8 step %c4 iter_args(%y2 = %y) -> (tensor<2x8x1048576xf32>) {
+      %s = tensor.extract_slice %full[%r, 0] [4, 1048576] [1, 1] : tensor<8x1048576xf32> to tensor<4x1048576xf32>
+      %o = tensor.extract_slice %y2[%h, %r, 0] [1, 4, 1048576] [1, 1, 1] : tensor<2x8x1048576xf32> to tensor<4x1048576xf32>
+      %w = linalg.negf ins(%s : tensor<4x1048576xf32>) outs(%o : tensor<4x1048576xf32>) -> tensor<4x1048576xf32>
+      %u = tensor.insert_slice %w into %y2[%h, %r, 0] [1, 4, 1048576] [1, 1, 1] : tensor<4x1048576xf32> into tensor<2x8x1048576xf32>
+      scf.yield %u : tensor<2x8x1048576xf32>
+    }
+    scf.yield %in : tensor<2x8x1048576xf32>
+  }
+  "nkipy.fuse_op"(%r0, %r1) : (tensor<2x8x1048576xf32>, tensor<2x8x1048576xf32>) -> ()
+  return %r1 : tensor<2x8x1048576xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @small_block_reader
+// CHECK:         scf.for
+// CHECK:           %[[BLK:.*]] = scf.for
+// CHECK:             linalg.exp
+// CHECK:           %[[WHOLE:.*]] = tensor.extract_slice %[[BLK]][0, 0] [8, 16] [1, 1]
+// CHECK:           scf.for
+// CHECK-NEXT:        tensor.extract_slice %[[WHOLE]]
+// CHECK:             linalg.negf
+
+func.func @small_block_reader(%a: tensor<2x8x16xf32>) -> tensor<2x8x16xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %e = tensor.empty() : tensor<2x8x16xf32>
+  %r0 = scf.for %h = %c0 to %c2 step %c1 iter_args(%x = %e) -> (tensor<2x8x16xf32>) {
+    %blk0 = tensor.extract_slice %x[%h, 0, 0] [1, 8, 16] [1, 1, 1] : tensor<2x8x16xf32> to tensor<8x16xf32>
+    %blk = scf.for %r = %c0 to %c8 step %c4 iter_args(%b = %blk0) -> (tensor<8x16xf32>) {
+      %s = tensor.extract_slice %a[%h, %r, 0] [1, 4, 16] [1, 1, 1] : tensor<2x8x16xf32> to tensor<4x16xf32>
+      %t = tensor.empty() : tensor<4x16xf32>
+      %v = linalg.exp ins(%s : tensor<4x16xf32>) outs(%t : tensor<4x16xf32>) -> tensor<4x16xf32>
+      %u = tensor.insert_slice %v into %b[%r, 0] [4, 16] [1, 1] : tensor<4x16xf32> into tensor<8x16xf32>
+      scf.yield %u : tensor<8x16xf32>
+    }
+    %u = tensor.insert_slice %blk into %x[%h, 0, 0] [1, 8, 16] [1, 1, 1] : tensor<8x16xf32> into tensor<2x8x16xf32>
+    scf.yield %u : tensor<2x8x16xf32>
+  }
+  %r1 = scf.for %h = %c0 to %c2 step %c1 iter_args(%y = %e) -> (tensor<2x8x16xf32>) {
+    %whole = tensor.extract_slice %r0[%h, 0, 0] [1, 8, 16] [1, 1, 1] : tensor<2x8x16xf32> to tensor<8x16xf32>
+    %full = tensor.extract_slice %whole[0, 0] [8, 16] [1, 1] : tensor<8x16xf32> to tensor<8x16xf32>
+    %in = scf.for %r = %c0 to %c8 step %c4 iter_args(%y2 = %y) -> (tensor<2x8x16xf32>) {
+      %s = tensor.extract_slice %full[%r, 0] [4, 16] [1, 1] : tensor<8x16xf32> to tensor<4x16xf32>
+      %o = tensor.extract_slice %y2[%h, %r, 0] [1, 4, 16] [1, 1, 1] : tensor<2x8x16xf32> to tensor<4x16xf32>
+      %w = linalg.negf ins(%s : tensor<4x16xf32>) outs(%o : tensor<4x16xf32>) -> tensor<4x16xf32>
+      %u = tensor.insert_slice %w into %y2[%h, %r, 0] [1, 4, 16] [1, 1, 1] : tensor<4x16xf32> into tensor<2x8x16xf32>
+      scf.yield %u : tensor<2x8x16xf32>
+    }
+    scf.yield %in : tensor<2x8x16xf32>
+  }
+  "nkipy.fuse_op"(%r0, %r1) : (tensor<2x8x16xf32>, tensor<2x8x16xf32>) -> ()
+  return %r1 : tensor<2x8x16xf32>
+}

@@ -40,11 +40,15 @@ dropped (its inserts go), so the intermediate stays a per-iteration tile.
 Targets of `fuse_op`s with the same `group` attribute (tensors of different types,
 see `nkipy.fuse_op`) are fused together.
 
+A loop reading rows of a whole per-head block of another target (attention's `p @ v`
+reading the head's `p`) stays a block-level reader while the block fits in 3/4 of the
+target's SBUF (option `target`); a larger block is read row block by row block
+(`fusion_slices.compose_extracts`), so it is never whole in SBUF.
+
 Errors (located at the fuse_op): a target not produced by an `scf.for` ("was it
 tiled?"); loops with different bounds or steps ("ensure their tile_op tile_size
 matches"); targets in different blocks; a loop that reads another target's result
-beyond the stripe its iteration computes, or that reads a matmul's result (not supported
-yet: see bench/README, attention); and an op with side effects between the loops.
+beyond the stripe its iteration computes; and an op with side effects between the loops.
 """
 
 from __future__ import annotations
@@ -55,9 +59,10 @@ from nkipy_kg.passes.fusion_cleanup import (drop_dead_chains, erase_dead_tensor_
                                              inline_single_trip, reuse_loaded_tiles, split_sliced_empties,
                                              compute_into_destinations)
 from nkipy_kg.passes.fusion_contract import contract_stripes
-from nkipy_kg.passes.fusion_slices import read_through_inserts
+from nkipy_kg.passes.fusion_slices import compose_extracts, read_through_inserts
 from nkipy_kg.passes.fusion_deps import constant_index, consumer_reads, why_not_fusable
 from nkipy_kg.passes.registry import python_pass
+from nkipy_kg.targets import DEFAULT_TARGET, get_target
 
 PASS_NAME = "knob-driven-fusion"
 
@@ -75,9 +80,14 @@ class FuseFirst(Exception):
         self.loop = loop
 
 
-@python_pass(PASS_NAME, "fuse the sibling scf.for nests named by nkipy.fuse_op")
-def knob_driven_fusion(module_op: ir.Operation) -> None:
+@python_pass(PASS_NAME, "fuse the sibling scf.for nests named by nkipy.fuse_op", target=DEFAULT_TARGET)
+def knob_driven_fusion(module_op: ir.Operation, target: str = DEFAULT_TARGET) -> None:
     """Fuse the loops of every fuse_op, then erase it (see the module docstring)."""
+    try:
+        # 3/4: the row loop's own tiles (scores, exp, q, v blocks) need the rest.
+        limit = get_target(target).sbuf_bytes_per_partition * 3 // 4
+    except ValueError as exc:
+        raise pass_error(PASS_NAME, module_op, str(exc)) from None
     fuse_ops = collect(module_op, lambda op: op.name == "nkipy.fuse_op" and not is_inside_nkipy_region(op))
     for group in _groups(fuse_ops):
         loops = _target_loops(group)
@@ -92,7 +102,7 @@ def knob_driven_fusion(module_op: ir.Operation) -> None:
                 fused = _fuse_with_between(fused, loop)
         except NotFusable as exc:
             raise pass_error(PASS_NAME, fused, f"cannot fuse the fuse_op targets: {exc}") from None
-        fuse_inner_siblings(fused)
+        fuse_inner_siblings(fused, limit)
         fold_slices_of_inserts(fused)
         reuse_loaded_tiles(fused)
         func = fused.parent.operation
@@ -182,10 +192,13 @@ def fuse_siblings(first: ir.Operation, second: ir.Operation) -> ir.Operation:
     return fused.operation
 
 
-def fuse_inner_siblings(loop: ir.Operation) -> None:
-    """Fuse consecutive independent equal-bound `scf.for`s in `loop`'s body, recursively."""
+def fuse_inner_siblings(loop: ir.Operation, limit: int) -> None:
+    """Fuse consecutive independent equal-bound `scf.for`s in `loop`'s body, recursively;
+    a whole-block slice over `limit` bytes per partition is read row by row (see
+    `compose_extracts`)."""
     body = loop.regions[0].blocks[0]
     read_through_inserts(loop)  # a per-head block's rows read from the block itself
+    compose_extracts(loop, limit)  # rows of a too-large whole-block slice: rows of the result
     inner = [op.operation for op in body.operations if op.operation.name == "scf.for"]
     if any(consumer_reads(b, a) for a in inner for b in inner if a != b):
         # Producer -> consumer: a whole-row tile's one-trip loop would keep the reduction
@@ -204,7 +217,7 @@ def fuse_inner_siblings(loop: ir.Operation) -> None:
         except NotFusable:  # e.g. the second loop reads the first: keep both
             i += 1
     for op in inner:
-        fuse_inner_siblings(op)
+        fuse_inner_siblings(op, limit)
 
 
 def _terminator(loop: ir.Operation) -> ir.Operation:
