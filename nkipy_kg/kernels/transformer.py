@@ -92,7 +92,9 @@ def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray) -> np.ndarray:
     probabilities (4 KiB per partition per block of 2048 bf16 keys), which `p @ v`,
     fused per head, transposes on the PE array and reads from there. The scores never
     go to HBM; linalg-to-nisa's software pipelining issues block i+1's matmuls and
-    row max ahead of block i's exp and normalisation (bench/README.md).
+    row max ahead of block i's exp and normalisation, and (in bf16) runs `p @ v` of
+    block i-1 in the same iteration, so TensorE works while ScalarE does the exp
+    (bench/README.md).
     """
     scale = 1.0 / float(np.sqrt(q.shape[-1]))  # a Python float keeps the kernel in its own dtype
     rows = [1, min(128, q.shape[1]), k.shape[1]]

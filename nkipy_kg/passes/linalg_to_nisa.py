@@ -57,6 +57,11 @@ loops. Loops, index arithmetic and views are kept; every other op is replaced:
 | gather generic (`memref.load` of an HBM table | `nisa.dma_copy_indirect` (`nisa_lowering_gather.py`)|
 | row by an SBUF [P, 1] index column)           |                                                     |
 
+Then peepholes on the lowered instructions (hand-written bodies are left as written):
+copy elision, loop-invariant loads, constant-scale and row-sum folds, engine
+balancing, software pipelining (`nisa_lowering_pipeline.py`) and lagged fusion of a
+block-reading consumer loop into its producer (`nisa_lowering_lag_fusion.py`).
+
 The module gets `nisa.target = "<target>"`. Every created instruction is verified
 against the target's hardware rules when created; a failure, and any op the pass
 has no row for, is a PassError located at the user's source line. The reference
@@ -86,6 +91,7 @@ from nkipy_kg.passes.nisa_lowering_accumulate import first_k_tile_overwrites
 from nkipy_kg.passes.nisa_lowering_activation_reduce import fold_reductions_into_activations
 from nkipy_kg.passes.nisa_lowering_copy_elision import elide_copies
 from nkipy_kg.passes.nisa_lowering_engines import balance_engines
+from nkipy_kg.passes.nisa_lowering_lag_fusion import fuse_lagged_consumers
 from nkipy_kg.passes.nisa_lowering_pipeline import pipeline_loops
 from nkipy_kg.passes.nisa_lowering_licm import hoist_invariant_loads
 from nkipy_kg.passes.nisa_lowering_scale_fold import fold_scales_into_readers
@@ -140,6 +146,7 @@ def _run(module_op: ir.Operation, target: str) -> None:
     fold_reductions_into_activations(module_op, skip=handwritten)
     balance_engines(module_op, get_target(target), skip=handwritten)
     pipeline_loops(module_op, get_target(target), skip=handwritten)
+    fuse_lagged_consumers(module_op, get_target(target), skip=handwritten)
     for op in collect(module_op, _left_over):
         raise error(op, f"no nisa lowering for '{op.name}'")
 
