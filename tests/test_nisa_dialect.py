@@ -14,7 +14,7 @@ from nkipy_kg.sim.api import nisa_context
 
 EXPECTED = {
     "nisa.alloc", "nisa.release", "nisa.dma_copy", "nisa.dma_transpose", "nisa.dma_copy_indirect",
-    "nisa.matmul", "nisa.transpose", "nisa.tensor_tensor_arith", "nisa.tensor_scalar_arith",
+    "nisa.matmul", "nisa.transpose", "nisa.tensor_tensor_arith", "nisa.tensor_scalar_arith", "nisa.tensor_scalar_reduce",
     "nisa.activation", "nisa.activation_reduce", "nisa.reciprocal", "nisa.tensor_reduce_arith", "nisa.cross_partition_reduce",
     "nisa.tensor_copy", "nisa.memset", "nisa.iota", "nisa.select",
 }

@@ -332,6 +332,34 @@ def test_returned_hbm_allocation_is_an_output() -> None:
     np.testing.assert_array_equal(out, np.abs(x))
 
 
+@pytest.mark.parametrize("reduce_op", ["max", "min", "add"])
+@pytest.mark.parametrize("dst_dtype", ["f32", "bf16"])
+def test_tensor_scalar_reduce_writes_the_scaled_tile_and_reduces_what_it_wrote(dst_dtype: str, reduce_op: str) -> None:
+    """dst = x * 3 (rounded to dst's dtype) and the row reduction of the written values,
+    from a PSUM source (the fused attention's score chunks)."""
+    x = rng.standard_normal((128, 64)).astype(np.float32)
+    load_x, _ = load_store("x", (128, 64), "f32")
+    sb, ps, col = T((128, 64), "f32", 3), T((128, 64), "f32", 2), T((128, 1), "f32", 3)
+    yt, ob, os_ = T((128, 64), dst_dtype, 3), T((128, 64), dst_dtype, 4), T((128, 1), "f32", 4)
+    body = load_x + f"""    %p = "nisa.alloc"() : () -> {ps}
+    "nisa.tensor_copy"(%p, %s_x) : ({ps}, {sb}) -> ()
+    %three = arith.constant 3.0 : f32
+    %y = "nisa.alloc"() : () -> {yt}
+    %r = "nisa.alloc"() : () -> {col}
+    "nisa.tensor_scalar_reduce"(%y, %p, %three, %r) {{op0 = "multiply", reduce_op = "{reduce_op}"}} : ({yt}, {ps}, f32, {col}) -> ()
+    "nisa.dma_copy"(%out, %y) : ({ob}, {yt}) -> ()
+    "nisa.dma_copy"(%res, %r) : ({os_}, {col}) -> ()"""
+    args = [("x", (128, 64), "f32", 1), ("out", (128, 64), dst_dtype, 4), ("res", (128, 1), "f32", 4)]
+    out_dtype = np.float32 if dst_dtype == "f32" else BF16
+    result = simulate(kernel(args, body), x, np.zeros((128, 64), out_dtype), np.zeros((128, 1), np.float32))
+    y = (x * np.float32(3.0)).astype(out_dtype)
+    np.testing.assert_array_equal(result.args[1], y)
+    expected = {"max": np.max, "min": np.min, "add": np.sum}[reduce_op](y.astype(np.float32), axis=1, keepdims=True)
+    np.testing.assert_allclose(result.args[2], expected, rtol=1e-6)
+    if reduce_op != "add":
+        np.testing.assert_array_equal(result.args[2], expected)
+
+
 @pytest.mark.parametrize("dst_dtype", ["f32", "bf16"])
 def test_activation_reduce_writes_the_activation_and_its_fp32_row_sums(dst_dtype: str) -> None:
     """exp(x - m) and its row sum in one ScalarE instruction; the sum is of the fp32

@@ -33,7 +33,8 @@ from nkipy_kg.dialects.nisa_base import (  # noqa: F401  (re-exported API)
     ENGINE_NAMES, TARGET_ATTR, Nisa, engine_of, module_target, set_target,
 )
 from nkipy_kg.dialects.nisa_compute import (  # noqa: F401
-    ELEMENTWISE_OPS, ActivationOp, ActivationReduceOp, ReciprocalOp, SelectOp, TensorScalarArithOp, TensorTensorArithOp,
+    ELEMENTWISE_OPS, ActivationOp, ActivationReduceOp, ReciprocalOp, SelectOp, TensorScalarArithOp,
+    TensorScalarReduceOp, TensorTensorArithOp,
 )
 from nkipy_kg.dialects.nisa_data import (  # noqa: F401
     DATA_OPS, CrossPartitionReduceOp, IotaOp, MemsetOp, TensorCopyOp, TensorReduceArithOp,

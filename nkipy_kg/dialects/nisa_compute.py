@@ -28,6 +28,7 @@ ACTIVATION_FUNCS = frozenset({
 
 
 SCALAR_ENGINE_PAIRS = frozenset({("multiply", "add"), ("multiply", None), ("add", None)})
+SCALAR_REDUCE_OPS = frozenset({"add", "multiply", "max", "min"})  # tensor_scalar_reduce (NCM §2.1)
 
 
 class TensorTensorArithOp(Nisa.Operation, name="tensor_tensor_arith"):
@@ -105,6 +106,39 @@ class TensorScalarArithOp(Nisa.Operation, name="tensor_scalar_arith"):
         if engine == "Scalar" and (op0, op1) not in SCALAR_ENGINE_PAIRS:
             return fail(self, f"the Scalar engine runs (multiply, add), (multiply) or (add) only, "
                               f"not ({op0}{', ' + op1 if op1 else ''})")
+        return True
+
+
+class TensorScalarReduceOp(Nisa.Operation, name="tensor_scalar_reduce"):
+    """`dst = src <op0> operand0` as `tensor_scalar_arith` (one op, arithmetic), and
+    `reduce_res[p, 0] = reduce_op` over the free axes of partition p's `dst` values
+    (NCM §2.1 `tensor_scalar_reduce`: `reduce_op` add, multiply, max or min). VectorE
+    only; costs one tensor_scalar plus MIN_II (NCM §3.1). `reduce_res` is an fp32
+    `[P, 1]` tile. A PSUM -> SBUF copy that also takes its row max:
+
+        %one = arith.constant 1.0 : f32
+        "nisa.tensor_scalar_reduce"(%s, %psum, %one, %rowmax) {op0 = "multiply", reduce_op = "max"}
+            : (memref<128x512xf32, 3 : i32>, memref<128x512xf32, 2 : i32>, f32,
+               memref<128x1xf32, 3 : i32>) -> ()
+    """
+
+    ENGINE = "Vector"
+    dst: ext.Operand[ir.MemRefType]
+    src: ext.Operand[ir.MemRefType]
+    operand0: ext.Operand[ir.MemRefType | ir.F32Type]
+    reduce_res: ext.Operand[ir.MemRefType]
+
+    def verify_invariants(self) -> bool:
+        if not (check_op_attr(self, "op0", ARITH_OPS) and check_op_attr(self, "reduce_op", SCALAR_REDUCE_OPS)
+                and check_engine(self, (self.ENGINE,)) and check_unary(self, SBUF_OR_PSUM, SBUF_OR_PSUM)
+                and check_operand(self, "reduce_res", self.reduce_res, SBUF_OR_PSUM)):
+            return False
+        parts = memref_type(self.operands[1]).shape[0]
+        if not check_scalar(self, "operand0", self.operand0, parts):
+            return False
+        res = memref_type(self.reduce_res)
+        if list(res.shape) != [parts, 1] or str(res.element_type) != "f32":
+            return fail(self, f"reduce_res must be an f32 [{parts}, 1] tile, got {self.reduce_res.type}")
         return True
 
 
@@ -220,5 +254,5 @@ class SelectOp(Nisa.Operation, name="select"):
         return True
 
 
-ELEMENTWISE_OPS = (TensorTensorArithOp, TensorScalarArithOp, ActivationOp, ActivationReduceOp, ReciprocalOp,
-                   SelectOp)
+ELEMENTWISE_OPS = (TensorTensorArithOp, TensorScalarArithOp, TensorScalarReduceOp, ActivationOp,
+                   ActivationReduceOp, ReciprocalOp, SelectOp)

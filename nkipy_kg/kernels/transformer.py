@@ -88,7 +88,8 @@ def attention(q: np.ndarray, k: np.ndarray, v: np.ndarray) -> np.ndarray:
 
     Tiled by blocks of 128 query rows (whole key rows) and fused: per block, `q @ k^T`
     accumulates its [128, seq] fp32 scores in PSUM, 512 keys per bank, and they go
-    straight to an SBUF tile where their max, exp and sum stay, as do the head's
+    straight to an SBUF tile (each bank's copy taking its row max on the way) where
+    their max, exp and sum stay, as do the head's
     probabilities (4 KiB per partition per block of 2048 bf16 keys), which `p @ v`,
     fused per head, transposes on the PE array and reads from there. The scores never
     go to HBM; linalg-to-nisa's software pipelining issues block i+1's matmuls and

@@ -58,7 +58,8 @@ loops. Loops, index arithmetic and views are kept; every other op is replaced:
 | row by an SBUF [P, 1] index column)           |                                                     |
 
 Then peepholes on the lowered instructions (hand-written bodies are left as written):
-copy elision, loop-invariant loads, constant-scale and row-sum folds, engine
+copy elision, loop-invariant loads, constant-scale and row-sum folds, row max/min
+taken by the copies that fill the row (`nisa_lowering_copy_reduce.py`), engine
 balancing, software pipelining (`nisa_lowering_pipeline.py`) and lagged fusion of a
 block-reading consumer loop into its producer (`nisa_lowering_lag_fusion.py`).
 
@@ -90,6 +91,7 @@ from nkipy_kg.passes.common import collect
 from nkipy_kg.passes.nisa_lowering_accumulate import first_k_tile_overwrites
 from nkipy_kg.passes.nisa_lowering_activation_reduce import fold_reductions_into_activations
 from nkipy_kg.passes.nisa_lowering_copy_elision import elide_copies
+from nkipy_kg.passes.nisa_lowering_copy_reduce import take_reductions_from_copies
 from nkipy_kg.passes.nisa_lowering_engines import balance_engines
 from nkipy_kg.passes.nisa_lowering_lag_fusion import fuse_lagged_consumers
 from nkipy_kg.passes.nisa_lowering_pipeline import pipeline_loops
@@ -144,6 +146,7 @@ def _run(module_op: ir.Operation, target: str) -> None:
     hoist_invariant_loads(module_op, skip=handwritten)
     fold_scales_into_readers(module_op, skip=handwritten)
     fold_reductions_into_activations(module_op, skip=handwritten)
+    take_reductions_from_copies(module_op, skip=handwritten)
     balance_engines(module_op, get_target(target), skip=handwritten)
     pipeline_loops(module_op, get_target(target), skip=handwritten)
     fuse_lagged_consumers(module_op, get_target(target), skip=handwritten)

@@ -27,6 +27,19 @@ def error(op: ir.Operation, message: str, hint: str = "") -> PassError:
     return pass_error(PASS_NAME, op, message, hint)
 
 
+# Operand positions an instruction writes besides its destination (operand 0).
+_SECOND_RESULT = {"nisa.activation_reduce": 2, "nisa.tensor_scalar_reduce": 3}
+
+
+def written(op: ir.Operation) -> list[ir.Value]:
+    """The memref operands `op` writes: its destination, and the `reduce_res` of an
+    instruction that also reduces what it writes."""
+    out = [op.operands[0]] if len(op.operands) else []
+    if op.name in _SECOND_RESULT:
+        out.append(op.operands[_SECOND_RESULT[op.name]])
+    return out
+
+
 def space(value: ir.Value) -> MemSpace | None:
     return memory_space(value.type)
 

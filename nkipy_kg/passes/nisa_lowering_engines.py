@@ -21,6 +21,7 @@ from nkipy_kg.dialects.nisa_base import engine_of, mem_space
 from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.dialects.nisa_compute import SCALAR_ENGINE_PAIRS
 from nkipy_kg.passes.common import collect
+from nkipy_kg.passes.nisa_lowering_common import trip_count
 from nkipy_kg.targets import Target
 
 _MIN_II = 64
@@ -48,6 +49,10 @@ def balance_block(block: ir.Block, target: Target, skip: list[ir.Operation] = ()
     ghz = {"Vector": target.vector_ghz, "Scalar": target.scalar_ghz}
     load = {"Vector": 0.0, "Scalar": 0.0}
     for op in [o.operation for o in block.operations]:
+        if op.name == "scf.for":  # a nested loop's work (each trip) counts, as it stands
+            for engine, ns in _loop_load(op, ghz).items():
+                load[engine] += ns
+            continue
         if not op.name.startswith("nisa.") or op.name in ("nisa.alloc", "nisa.release"):
             continue
         cycles = _cycles(op)
@@ -62,6 +67,21 @@ def balance_block(block: ir.Block, target: Target, skip: list[ir.Operation] = ()
         engine = engine_of(op.opview)
         if engine in load:
             load[engine] += cycles / ghz[engine]
+
+
+def _loop_load(loop: ir.Operation, ghz: dict[str, float]) -> dict[str, float]:
+    """Estimated VectorE and ScalarE ns of all trips of `loop` (engines as assigned)."""
+    load = {"Vector": 0.0, "Scalar": 0.0}
+    trips = trip_count(loop)
+    for op in collect(loop, lambda o: o.name.startswith("nisa.") and o.name not in ("nisa.alloc", "nisa.release")):
+        engine = engine_of(op.opview)
+        if engine in load:
+            inner, cur = 1, op.parent
+            while cur is not None and cur != loop:  # deeper loops multiply
+                inner *= max(trip_count(cur), 1) if cur.name == "scf.for" else 1
+                cur = cur.parent
+            load[engine] += inner * _cycles(op) / ghz[engine]
+    return {e: ns * max(trips, 1) for e, ns in load.items()}
 
 
 def _flexible(op: ir.Operation) -> bool:

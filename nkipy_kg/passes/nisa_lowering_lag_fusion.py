@@ -33,7 +33,7 @@ from nkipy_kg._mlir import arith, ir
 from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.passes.common import collect
 from nkipy_kg.passes.memref_helpers import per_partition_bytes
-from nkipy_kg.passes.nisa_lowering_common import root, space, static_index, trip_count
+from nkipy_kg.passes.nisa_lowering_common import root, space, static_index, trip_count, written
 from nkipy_kg.passes.nisa_lowering_lag_stripes import striped
 from nkipy_kg.passes.nisa_lowering_pipeline import _duration
 from nkipy_kg.targets import Target
@@ -141,12 +141,9 @@ def _roots(op: ir.Operation) -> tuple[set, set]:
 def _collect_roots(op: ir.Operation) -> tuple[set, set]:
     writes, touches = set(), set()
     for inner in collect(op, lambda o: o.name.startswith("nisa.") and o.name != "nisa.alloc"):
-        roots = [root(v) for v in inner.operands if isinstance(v.type, ir.MemRefType)]
-        touches.update(roots)
-        if roots and inner.name != "nisa.release":
-            writes.add(roots[0])
-            if inner.name == "nisa.activation_reduce":
-                writes.add(root(inner.operands[2]))
+        touches.update(root(v) for v in inner.operands if isinstance(v.type, ir.MemRefType))
+        if inner.name != "nisa.release":
+            writes.update(root(v) for v in written(inner) if isinstance(v.type, ir.MemRefType))
     return writes, touches
 
 

@@ -37,6 +37,7 @@ from nkipy_kg.passes.common import collect
 from nkipy_kg.passes.fusion_deps import constant_index
 from nkipy_kg.passes.memref_helpers import per_partition_bytes
 from nkipy_kg.passes.nisa_lowering_common import VIEW_OPS, root, space, static_index, trip_count
+from nkipy_kg.passes.nisa_lowering_common import written as written_by
 from nkipy_kg.passes.nisa_lowering_engines import _cycles, _vector_speedup, rebalance_block
 from nkipy_kg.targets import Target
 
@@ -125,10 +126,11 @@ def _legal(ops: list[ir.Operation], k: int, written: set) -> _Split | None:
     allocs = {o.results[0] for o in a if o.name == "nisa.alloc"}
     for o in a:
         if _is_instruction(o):
-            if root(o.operands[0]) not in allocs:
+            outs = written_by(o)
+            if any(root(v) not in allocs for v in outs):
                 return None  # writes a buffer other iterations see
-            if any(root(v) not in allocs and root(v) in written for v in list(o.operands)[1:]
-                   if isinstance(v.type, ir.MemRefType)):
+            if any(root(v) not in allocs and root(v) in written for v in o.operands
+                   if isinstance(v.type, ir.MemRefType) and v not in outs):
                 return None  # reads a buffer the loop writes
         elif o.name == "nisa.release" and o.operands[0] not in allocs:
             return None  # frees a buffer of the whole loop one iteration early
@@ -156,7 +158,7 @@ def _bytes(value: ir.Value) -> int:
 
 def _best_split(loop: ir.Operation, target: Target) -> tuple[_Split, bool] | None:
     ops = [o.operation for o in loop.regions[0].blocks[0].operations][:-1]
-    written = {root(o.operands[0]) for o in ops if _is_instruction(o)}
+    written = {root(v) for o in ops if _is_instruction(o) for v in written_by(o)}
     cost = {o: _duration(o, target) for o in ops if _is_instruction(o)}
     if len({engine for engine, _ in cost.values()}) < 2:
         return None  # one engine (or one DMA queue): nothing to overlap
@@ -209,14 +211,17 @@ def _estimate(order: list[tuple[ir.Operation, int]], cost: dict) -> float:
         if op not in cost:
             continue
         engine, ns = cost[op]
-        keys = [(r, i if r in allocated else None) for r in (root(v) for v in op.operands
-                                                               if isinstance(v.type, ir.MemRefType))]
-        dst, srcs = keys[0], keys[1:]
-        ready = max([last_write.get(s, 0.0) for s in srcs] + [last_write.get(dst, 0.0), last_read.get(dst, 0.0)])
+        outs = written_by(op)
+        key = lambda v: (root(v), i if root(v) in allocated else None)  # noqa: E731
+        dsts = [key(v) for v in outs]
+        srcs = [key(v) for v in op.operands if isinstance(v.type, ir.MemRefType) and v not in outs]
+        ready = max([last_write.get(s, 0.0) for s in srcs]
+                    + [max(last_write.get(d, 0.0), last_read.get(d, 0.0)) for d in dsts])
         start = max(free.get(engine, 0.0), ready)
         finish = start + ns
         free[engine] = finish
-        last_write[dst] = finish
+        for d in dsts:
+            last_write[d] = finish
         for s in srcs:
             last_read[s] = max(last_read.get(s, 0.0), finish)
         end = max(end, finish)

@@ -101,6 +101,11 @@ def _tensor_scalar(c: CostTable, ins: Instr, ops: list) -> float:
     return _vector_copy_like(c, dst, src)
 
 
+def _tensor_scalar_reduce(c: CostTable, ins: Instr, ops: list) -> float:
+    # NCM §3.1 tensor_scalar_reduce; no 16-bit performance mode is documented for it
+    return max(c.min_ii, lane_cycles(c, "Vector", ops[1])) + c.min_ii
+
+
 def _activation(c: CostTable, ins: Instr, ops: list) -> float:
     return max(c.min_ii, lane_cycles(c, "Scalar", ops[1]))  # NCM §3.1 activation; scale/bias free (§3.3)
 
@@ -168,6 +173,7 @@ def dma_work(c: CostTable, ins: Instr, ops: list) -> DmaWork:
 FORMULAS: dict[type, Callable[[CostTable, Instr, list], float | DmaWork]] = {
     nisa.MatmulOp: _matmul, nisa.TransposeOp: _transpose,
     nisa.TensorTensorArithOp: _tensor_tensor, nisa.TensorScalarArithOp: _tensor_scalar,
+    nisa.TensorScalarReduceOp: _tensor_scalar_reduce,
     nisa.ActivationOp: _activation, nisa.ActivationReduceOp: _activation_reduce, nisa.ReciprocalOp: _reciprocal,
     nisa.TensorReduceArithOp: _tensor_reduce, nisa.CrossPartitionReduceOp: _partition_reduce,
     nisa.TensorCopyOp: _tensor_copy, nisa.MemsetOp: _memset, nisa.IotaOp: _iota, nisa.SelectOp: _select,

@@ -159,16 +159,29 @@ def _tensor_tensor(ins: Instr, ops: list) -> None:
     write(dst, alu(ins.attrs["op"], read(ins, lhs, "lhs"), read(ins, rhs, "rhs")))
 
 
+def _first_op(ins: Instr, src, operand0) -> tuple[np.ndarray, np.ndarray]:
+    """(src data, `src <op0> operand0` in fp32), reversed with `reverse0`."""
+    data = read(ins, src, "src")
+    s0 = scalar(ins, operand0, data.ndim, "operand0")
+    return data, alu(ins.attrs["op0"], s0, data) if ins.attrs.get("reverse0") else alu(ins.attrs["op0"], data, s0)
+
+
 @impl(nisa.TensorScalarArithOp)
 def _tensor_scalar(ins: Instr, ops: list) -> None:
     dst, src, operand0, operand1 = ops
-    data = read(ins, src, "src")
-    s0 = scalar(ins, operand0, data.ndim, "operand0")
-    out = alu(ins.attrs["op0"], s0, data) if ins.attrs.get("reverse0") else alu(ins.attrs["op0"], data, s0)
+    data, out = _first_op(ins, src, operand0)
     if ins.attrs.get("op1") is not None:
         s1 = scalar(ins, operand1, data.ndim, "operand1")
         out = alu(ins.attrs["op1"], s1, out) if ins.attrs.get("reverse1") else alu(ins.attrs["op1"], out, s1)
     write(dst, out)
+
+
+@impl(nisa.TensorScalarReduceOp)
+def _tensor_scalar_reduce(ins: Instr, ops: list) -> None:
+    dst, src, operand0, reduce_res = ops
+    write(dst, _first_op(ins, src, operand0)[1])
+    values = f32(dst.arr).reshape(dst.arr.shape[0], -1)  # the values written (NCM §2.1: reduce_op(dst))
+    write(reduce_res, REDUCERS[ins.attrs["reduce_op"]](values, axis=(1,)).reshape(-1, 1))
 
 
 @impl(nisa.ActivationOp)

@@ -75,6 +75,8 @@ def _roles(cls: type, attrs: dict) -> tuple[tuple[int, ...], tuple[int, ...]]:
         return (), ()
     if cls is nisa.ActivationReduceOp:  # dst, src, reduce_res, bias, scale
         return (1, 3, 4), (0, 2)
+    if cls is nisa.TensorScalarReduceOp:  # dst, src, operand0, reduce_res
+        return (1, 2), (0, 3)
     reads = tuple(range(1, n))
     if cls is nisa.MatmulOp and attrs.get("accumulate"):
         reads = (0, *reads)
