@@ -798,3 +798,21 @@ func.func @invariant_load(%x: memref<512x512xf32, 4 : i32>, %w: memref<128x512xf
   }
   return
 }
+
+// -----
+
+// A loop left with views only (its instruction elided or hoisted away) is erased: it
+// computes nothing.
+
+// CHECK-LABEL: func.func @view_only_loop
+// CHECK-NOT:     scf.for
+// CHECK:         return
+func.func @view_only_loop(%a: memref<128x2x64xf32, 3 : i32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  scf.for %i = %c0 to %c2 step %c1 {
+    %v = memref.subview %a[0, %i, 0] [128, 1, 64] [1, 1, 1] : memref<128x2x64xf32, 3 : i32> to memref<128x64xf32, strided<[128, 1], offset: ?>, 3 : i32>
+  }
+  return
+}

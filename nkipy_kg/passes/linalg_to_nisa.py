@@ -150,8 +150,17 @@ def _run(module_op: ir.Operation, target: str) -> None:
     balance_engines(module_op, get_target(target), skip=handwritten)
     pipeline_loops(module_op, get_target(target), skip=handwritten)
     fuse_lagged_consumers(module_op, get_target(target), skip=handwritten)
+    drop_empty_loops(module_op)
     for op in collect(module_op, _left_over):
         raise error(op, f"no nisa lowering for '{op.name}'")
+
+
+def drop_empty_loops(module_op: ir.Operation) -> None:
+    """Erase `scf.for`s left with views and index arithmetic only (a copy elision or a
+    hoisted load can take a loop's last instruction): they compute nothing."""
+    for loop in reversed(collect(module_op, lambda o: o.name == "scf.for" and len(o.operands) == 3)):
+        if not collect(loop, lambda o: o.name.startswith("nisa.") or o.name.startswith("func.")):
+            loop.erase()
 
 
 def _is_compute(op: ir.Operation) -> bool:
