@@ -39,12 +39,13 @@ when `%src` has its own layout, else moved onto `%src`.
 
 from __future__ import annotations
 
-from nkipy_kg._mlir import arith, ir, memref
+from nkipy_kg._mlir import ir, memref
 from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.passes.common import collect_named
 from nkipy_kg.passes.memref_helpers import (HBM_SPACES, all_uses, available_at, base_memref, defining_op,
                                             executes_before, func_ops, is_declaration, space_of,
                                             splits_sbuf_partition_dim, use_kind, writes)
+from nkipy_kg.passes.layout_views import add_index
 from nkipy_kg.passes.registry import python_pass
 from nkipy_kg.passes.sbuf_copy_out import write_in_place
 
@@ -231,24 +232,13 @@ def _retarget_subview(sub: ir.Operation, out: ir.Value, dst_offsets: list[int | 
         offsets = [available_at(dst_offsets[0], sub)]
         for i, off in enumerate(tile_offsets):
             extra = dst_offsets[i + 1] if i + 1 < len(dst_offsets) else 0
-            offsets.append(_add(off, available_at(extra, sub)))
+            offsets.append(add_index(off, available_at(extra, sub)))
         result_t = _rank_reduced_type(out, offsets, sizes, strides)
         new = memref.subview(out, offsets, [1, *sizes], [1, *strides], result_type=result_t)
     sub.results[0].replace_all_uses_with(new)
     sub.erase()
 
 
-def _add(a: int | ir.Value, b: int | ir.Value) -> int | ir.Value:
-    if isinstance(a, int) and isinstance(b, int):
-        return a + b
-    if b == 0:
-        return a
-    if a == 0:
-        return b
-    index = ir.IndexType.get()
-    a = a if not isinstance(a, int) else arith.ConstantOp(index, a).result
-    b = b if not isinstance(b, int) else arith.ConstantOp(index, b).result
-    return arith.AddIOp(a, b).result
 
 
 def _rank_reduced_type(out: ir.Value, offsets: list, sizes: list[int], strides: list[int]) -> ir.MemRefType:

@@ -20,9 +20,10 @@ be provably inside the insert: per dim the same offset value, a whole-dim insert
 
 from __future__ import annotations
 
-from nkipy_kg._mlir import arith, ir, tensor
+from nkipy_kg._mlir import ir, tensor
 from nkipy_kg.passes.common import collect
 from nkipy_kg.passes.fusion_deps import slice_dims
+from nkipy_kg.passes.layout_views import add_index
 
 _DYNAMIC = ir.ShapedType.get_dynamic_stride_or_offset()
 
@@ -167,7 +168,7 @@ def _merge(outer: ir.Operation) -> bool:
                 continue
             p, q, _ = b[j]
             j += 1
-            offsets.append(_add(o, p))
+            offsets.append(add_index(o, p))
             sizes.append(q)
         dynamic = [o for o in offsets if isinstance(o, ir.Value)]
         static = [_DYNAMIC if isinstance(o, ir.Value) else o for o in offsets]
@@ -189,14 +190,3 @@ def _partition_bytes(value: ir.Value) -> int:
     for n in t.shape:
         elements *= n
     return elements * max(1, t.element_type.width // 8) // 128
-
-
-def _add(o: object, p: object) -> object:
-    if isinstance(o, int) and isinstance(p, int):
-        return o + p
-    if o == 0:
-        return p
-    if p == 0:
-        return o
-    as_value = [x if isinstance(x, ir.Value) else arith.ConstantOp(ir.IndexType.get(), x).result for x in (o, p)]
-    return arith.AddIOp(*as_value).result

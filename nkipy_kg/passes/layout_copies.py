@@ -17,12 +17,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from nkipy_kg._mlir import arith, ir, memref
+from nkipy_kg._mlir import ir, memref
 from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.passes.common import NAMED_BINARY, NAMED_UNARY, pass_error
 from nkipy_kg.passes.layout_physical import PASS_NAME, Plan
 from nkipy_kg.passes.layout_unit_loops import drop_unit_loops
-from nkipy_kg.passes.layout_views import (Index, collapse, collapse_to_2d, const_int, index_const, is_collapsible,
+from nkipy_kg.passes.layout_views import (Index, add_index, collapse, collapse_to_2d, const_int, is_collapsible,
                                           loop_nest, scaled, subview)
 from nkipy_kg.passes.memref_helpers import HBM_SPACES, space_of
 
@@ -268,15 +268,3 @@ def block_index(op: ir.Operation, offset: Index, tile: int) -> Index:
                 return scaled(iv, factor // tile)
     raise pass_error(PASS_NAME, op, f"cannot compute block index from dynamic offset (tile size {tile}); "
                      "expected a constant or `arith.muli %iv, C` with C a multiple of the tile")
-
-
-def add_index(a: Index, b: Index) -> Index:
-    if isinstance(a, int) and isinstance(b, int):
-        return a + b
-    if isinstance(a, int) and a == 0:
-        return b
-    if isinstance(b, int) and b == 0:
-        return a
-    return arith.AddIOp(a if isinstance(a, ir.Value) else index_const(a),
-                        b if isinstance(b, ir.Value) else index_const(b)).result
-

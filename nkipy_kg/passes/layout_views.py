@@ -27,6 +27,17 @@ def as_value(i: Index) -> ir.Value:
     return index_const(i) if isinstance(i, int) else i
 
 
+def add_index(a: Index, b: Index) -> Index:
+    """`a + b`: an int when both are, else an `arith.addi` (a zero term is dropped)."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a + b
+    if isinstance(a, int) and a == 0:
+        return b
+    if isinstance(b, int) and b == 0:
+        return a
+    return arith.AddIOp(as_value(a), as_value(b)).result
+
+
 def const_int(v: ir.Value) -> int | None:
     """The value of an `arith.constant` index/integer, else None."""
     owner = v.owner

@@ -67,14 +67,14 @@ from nkipy_kg._mlir import ir
 from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.passes.common import collect, collect_named, is_inside_nkipy_region, pass_error
 from nkipy_kg.passes.layout_columns import column_tile, vector_as_columns
-from nkipy_kg.passes.layout_copies import (Physical, add_index, block_index, decompose_hbm_fill, fix_ranks,
-                                           is_hbm_fill, is_identity_op, tile_subview_use, tile_whole_use)
+from nkipy_kg.passes.layout_copies import (Physical, block_index, decompose_hbm_fill, fix_ranks, is_hbm_fill,
+                                           is_identity_op, tile_subview_use, tile_whole_use)
 from nkipy_kg.passes.layout_physical import PASS_NAME, demote, physical_alloc, plan_for
 from nkipy_kg.passes.layout_staging import stage_in_place_uses
 from nkipy_kg.passes.layout_vectors import (IGNORED_USES, drop_leading_units, is_long_vector, subview_offsets_sizes,
                                             vector_as_row)
-from nkipy_kg.passes.layout_views import (Index, collapse, expand_leading_units, is_collapsible, retype_expand,
-                                          subview)
+from nkipy_kg.passes.layout_views import (Index, add_index, collapse, expand_leading_units, is_collapsible,
+                                          retype_expand, subview)
 from nkipy_kg.passes.memref_helpers import defining_op, func_ops, is_declaration, space_of, view_closure
 from nkipy_kg.passes.registry import python_pass
 from nkipy_kg.targets import DEFAULT_TARGET, get_target
