@@ -28,12 +28,12 @@ is long.
 
 from __future__ import annotations
 
-from nkipy_kg._mlir import arith, ir
+from nkipy_kg._mlir import ir
 from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.passes.common import collect
-from nkipy_kg.passes.layout_views import subview
-from nkipy_kg.passes.nisa_lowering_common import (alloc, emit, f32_constant, memref_of, root, shape, space,
-                                                 static_index, trip_count)
+from nkipy_kg.passes.layout_views import add_index, subview
+from nkipy_kg.passes.nisa_lowering_common import (alloc, emit, f32_constant, index_in, memref_of, root, shape,
+                                                 space, static_index, trip_count, written)
 
 _MIN_CHUNK = 128
 _EXACT = ("max", "min")
@@ -45,7 +45,7 @@ def take_reductions_from_copies(module_op: ir.Operation, skip: list[ir.Operation
         if reduce_op in skip or not _row_extremum(reduce_op):
             continue
         chunks = _chunks(reduce_op)
-        if chunks is not None and not any(copy in skip for copy, _, _ in chunks):
+        if chunks is not None and not any(copy in skip for copy, _ in chunks):
             _rewrite(reduce_op, chunks)
 
 
@@ -57,26 +57,27 @@ def _row_extremum(op: ir.Operation) -> bool:
     return r == 1 and len(shape(src)) == 2 and space(src) == MemSpace.Sbuf and root(src) == src
 
 
-def _chunks(reduce_op: ir.Operation) -> list[tuple[ir.Operation, int, ir.Operation | None]] | None:
-    """[(copy, column offset or chunk width for a loop, its loop or None)] writing the
-    reduction's tile, when they are all its writes and tile its columns; else None."""
+def _chunks(reduce_op: ir.Operation) -> list[tuple[ir.Operation, ir.Operation | None]] | None:
+    """[(copy, its loop or None)] writing the reduction's tile, when they are all its
+    writes and tile its columns; else None."""
     tile = reduce_op.operands[1]
     ops = [o.operation for o in reduce_op.block.operations]
-    at = next(i for i, o in enumerate(ops) if o == reduce_op)
+    at = index_in(ops, reduce_op)
     found, covered = [], []
     rows, width = shape(tile)
     for op in ops[:at]:
         for inner in collect(op, lambda o: o.name.startswith("nisa.") and o.name not in ("nisa.alloc", "nisa.release")):
-            writes_tile = any(isinstance(v.type, ir.MemRefType) and root(v) == tile for v in list(inner.operands)[:1])
+            writes_tile = any(isinstance(v.type, ir.MemRefType) and root(v) == tile for v in written(inner))
             if not writes_tile:
                 if any(isinstance(v.type, ir.MemRefType) and root(v) == tile for v in inner.operands):
                     return None  # read before the reduction: its values must not change shape
                 continue
-            chunk = _chunk(inner, tile, op if inner != op else None, rows)
-            if chunk is None:
+            loop = op if inner != op else None
+            columns = _columns(inner, tile, loop, rows)
+            if columns is None:
                 return None
-            found.append((inner, chunk[0], chunk[1]))
-            covered += chunk[2]
+            found.append((inner, loop))
+            covered += columns
     covered.sort()
     cursor = 0
     for lo, hi in covered:  # disjoint, in order, no gap
@@ -86,8 +87,8 @@ def _chunks(reduce_op: ir.Operation) -> list[tuple[ir.Operation, int, ir.Operati
     return found if found and cursor == width else None
 
 
-def _chunk(copy: ir.Operation, tile: ir.Value, loop: ir.Operation | None, rows: int):
-    """(offset or width, loop, [column intervals]) of a copy into `tile`, else None."""
+def _columns(copy: ir.Operation, tile: ir.Value, loop: ir.Operation | None, rows: int) -> list | None:
+    """The column intervals of `tile` a copy writes (each trip of `loop`), else None."""
     if copy.name != "nisa.tensor_copy":
         return None
     view = copy.operands[0]
@@ -102,16 +103,16 @@ def _chunk(copy: ir.Operation, tile: ir.Value, loop: ir.Operation | None, rows: 
         return None
     size = sizes[1]
     if static[1] != ir.ShapedType.get_dynamic_stride_or_offset():
-        return (static[1], None, [(static[1], static[1] + size)]) if loop is None else None
+        return [(static[1], static[1] + size)] if loop is None else None
     offset = sv.operands[1]
     if loop is None:
         c = static_index(offset)
-        return None if c is None else (c, None, [(c, c + size)])
+        return None if c is None else [(c, c + size)]
     if copy.block != loop.regions[0].blocks[0] or not _is_iv_times(offset, loop, size):
         return None
     if static_index(loop.operands[0]) != 0 or static_index(loop.operands[2]) != 1:
         return None
-    return size, loop, [(t * size, (t + 1) * size) for t in range(trip_count(loop))]
+    return [(t * size, (t + 1) * size) for t in range(trip_count(loop))]
 
 
 def _is_iv_times(value: ir.Value, loop: ir.Operation, size: int) -> bool:
@@ -128,19 +129,14 @@ def _is_iv_times(value: ir.Value, loop: ir.Operation, size: int) -> bool:
 def _rewrite(reduce_op: ir.Operation, chunks: list) -> None:
     tile = reduce_op.operands[1]
     rows = shape(tile)[0]
-    first = chunks[0][2] or chunks[0][0]
-    count = sum(trip_count(loop) if loop is not None else 1 for _, _, loop in chunks)
+    first = chunks[0][1] or chunks[0][0]  # the first copy's loop, or the copy
+    count = sum(trip_count(loop) if loop is not None else 1 for _, loop in chunks)
     partials = alloc(first, memref_of([rows, count], ir.F32Type.get(), MemSpace.Sbuf))
     k = 0
-    for copy, offset_or_width, loop in chunks:
+    for copy, loop in chunks:
         with copy.location, ir.InsertionPoint(copy):
-            if loop is None:
-                column: object = k
-                k += 1
-            else:
-                iv = loop.regions[0].blocks[0].arguments[0]
-                column = iv if k == 0 else arith.AddIOp(iv, arith.ConstantOp(ir.IndexType.get(), k).result).result
-                k += trip_count(loop)
+            column = k if loop is None else add_index(loop.regions[0].blocks[0].arguments[0], k)
+            k += 1 if loop is None else trip_count(loop)
             res = subview(partials, [0, column], [rows, 1])
         one = f32_constant(copy, 1.0)
         emit(copy, "tensor_scalar_reduce", [copy.operands[0], copy.operands[1], one, res],

@@ -33,7 +33,7 @@ from nkipy_kg._mlir import arith, ir
 from nkipy_kg.dialects.nkipy import MemSpace
 from nkipy_kg.passes.common import collect
 from nkipy_kg.passes.memref_helpers import per_partition_bytes
-from nkipy_kg.passes.nisa_lowering_common import root, space, static_index, trip_count, written
+from nkipy_kg.passes.nisa_lowering_common import index_in, root, space, static_index, trip_count, written
 from nkipy_kg.passes.nisa_lowering_lag_stripes import striped
 from nkipy_kg.passes.nisa_lowering_pipeline import _duration
 from nkipy_kg.targets import Target
@@ -51,20 +51,19 @@ def fuse_lagged_consumers(module_op: ir.Operation, target: Target, skip: list[ir
     # loops that start past 0, which never qualify again, so this ends.
     refused: set[ir.Operation] = set()  # (an erased op's address may be reused: then a missed fusion)
     while True:
-        _ROOTS.clear()  # a fusion changes what the loops touch
+        roots = _Roots()  # per round: a fusion changes what the loops touch
         for consumer in collect(module_op, _is_consumer):
             if consumer in refused:
                 continue
             found = None
             if not any(op in skip for op in collect(consumer, lambda o: o.name.startswith("nisa."))):
-                found = _producer_of(consumer, target)
+                found = _producer_of(consumer, target, roots)
             if found is None:
                 refused.add(consumer)
                 continue
             _fuse(*found, consumer)
             break
         else:
-            _ROOTS.clear()
             return
 
 
@@ -86,36 +85,36 @@ class _Span:
         self.block = consumer.block
 
 
-def _producer_of(consumer: ir.Operation, target: Target) -> tuple[ir.Operation, _Span, list] | None:
+def _producer_of(consumer: ir.Operation, target: Target, roots: _Roots) -> tuple[ir.Operation, _Span, list] | None:
     """(producer, span, hoisted ops) for the nearest earlier loop `consumer` can join."""
     ops = [o.operation for o in consumer.block.operations]
-    at = _index(ops, consumer)
-    touched = _roots(consumer)[1]
+    at = index_in(ops, consumer)
+    touched = roots(consumer)[1]
     for first in range(at - 1, -1, -1):
         producer = ops[first]
-        if producer.name != "scf.for" or not _roots(producer)[0] & touched or not _unit_loop(producer):
+        if producer.name != "scf.for" or not roots(producer)[0] & touched or not _unit_loop(producer):
             continue  # the cheap test first: the consumer must read what the producer writes
         span = _Span(producer, consumer, ops[first + 1:at])
-        hoisted = _legal(span)
+        hoisted = _legal(span, roots)
         if hoisted is not None and _profitable(span, target):
             return producer, span, hoisted
     return None
 
 
-def _legal(span: _Span) -> list[ir.Operation] | None:
+def _legal(span: _Span, roots: _Roots) -> list[ir.Operation] | None:
     """The ops between the loops to hoist above the producer, or None if the fusion could
     change a value."""
-    p_writes, p_touches = _roots(span.producer)
-    c_writes, c_touches = _roots(span.consumer)
+    p_writes, p_touches = roots(span.producer)
+    c_writes, c_touches = roots(span.consumer)
     shared = c_touches & p_writes
     if not shared or c_writes & shared:
         return None
-    hoisted = _hoistable(span, c_touches)
+    hoisted = _hoistable(span, c_touches, roots)
     if hoisted is None:
         return None
     kept = [o for o in span.between if o not in hoisted]
-    kept_writes = set().union(*(_roots(o)[0] for o in kept)) if kept else set()
-    kept_touches = set().union(*(_roots(o)[1] for o in kept)) if kept else set()
+    kept_writes = set().union(*(roots(o)[0] for o in kept)) if kept else set()
+    kept_touches = set().union(*(roots(o)[1] for o in kept)) if kept else set()
     if c_writes & (p_touches | kept_touches) or (c_touches & kept_writes) - shared:
         return None
     n = trip_count(span.producer)
@@ -127,15 +126,17 @@ def _legal(span: _Span) -> list[ir.Operation] | None:
     return hoisted
 
 
-_ROOTS: dict[ir.Operation, tuple[set, set]] = {}  # per round of fuse_lagged_consumers
+class _Roots:
+    """(buffers written, buffers touched) by the instructions in an op (nested included),
+    computed once per op for one round of fusion."""
 
+    def __init__(self) -> None:
+        self.known: dict[ir.Operation, tuple[set, set]] = {}
 
-def _roots(op: ir.Operation) -> tuple[set, set]:
-    """(buffers written, buffers touched) by the instructions in `op` (nested included)."""
-    if op in _ROOTS:
-        return _ROOTS[op]
-    _ROOTS[op] = found = _collect_roots(op)
-    return found
+    def __call__(self, op: ir.Operation) -> tuple[set, set]:
+        if op not in self.known:
+            self.known[op] = _collect_roots(op)
+        return self.known[op]
 
 
 def _collect_roots(op: ir.Operation) -> tuple[set, set]:
@@ -147,7 +148,7 @@ def _collect_roots(op: ir.Operation) -> tuple[set, set]:
     return writes, touches
 
 
-def _hoistable(span: _Span, c_touches: set) -> list[ir.Operation] | None:
+def _hoistable(span: _Span, c_touches: set, roots: _Roots) -> list[ir.Operation] | None:
     """The ops between the loops the consumer needs (values it uses, writers of buffers it
     reads, allocated between), in order, when none depends on the producer; else None."""
     between = span.between
@@ -160,20 +161,20 @@ def _hoistable(span: _Span, c_touches: set) -> list[ir.Operation] | None:
             if op in chosen:
                 continue
             makes = set(op.results) & needed
-            writes = _roots(op)[0]
+            writes = roots(op)[0]
             feeds = bool(writes & c_touches) and all(_allocated_by(w, chosen + [op]) for w in writes)
             if makes or feeds:
                 chosen.append(op)
                 needed |= _defined_outside_uses(op)
                 changed = True
-    p_writes, p_touches = _roots(span.producer)
+    p_writes, p_touches = roots(span.producer)
     produced = set(span.producer.results)
     for op in chosen:
-        writes, touches = _roots(op)
+        writes, touches = roots(op)
         if touches & p_writes or writes & p_touches or _defined_outside_uses(op) & produced:
             return None
-        for earlier in between[:_index(between, op)]:  # the kept ops it moves above
-            if earlier not in chosen and (touches & _roots(earlier)[0] or writes & _roots(earlier)[1]):
+        for earlier in between[:index_in(between, op)]:  # the kept ops it moves above
+            if earlier not in chosen and (touches & roots(earlier)[0] or writes & roots(earlier)[1]):
                 return None
         for v in _defined_outside_uses(op):  # every operand defined above the producer or hoisted
             owner = v.owner.operation if isinstance(v, ir.OpResult) else None
@@ -183,7 +184,7 @@ def _hoistable(span: _Span, c_touches: set) -> list[ir.Operation] | None:
         owner = v.owner.operation if isinstance(v, ir.OpResult) else None
         if owner is not None and (owner == span.producer or (owner in between and owner not in chosen)):
             return None
-    return sorted(chosen, key=lambda o: _index(between, o))
+    return sorted(chosen, key=lambda o: index_in(between, o))
 
 
 def _allocated_by(buffer: ir.Value, ops: list[ir.Operation]) -> bool:
@@ -264,7 +265,3 @@ def _fuse(producer: ir.Operation, span: _Span, hoisted: list[ir.Operation], cons
         return
     with consumer.location, ir.InsertionPoint(consumer):
         consumer.operands[0] = arith.ConstantOp(index, n - LAG).result
-
-
-def _index(ops: list[ir.Operation], op: ir.Operation) -> int:
-    return next(i for i, other in enumerate(ops) if other == op)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from nkipy_kg._mlir import ir
 from nkipy_kg.passes.memref_helpers import ancestor_in
-from nkipy_kg.passes.nisa_lowering_common import VIEW_OPS, static_index
+from nkipy_kg.passes.nisa_lowering_common import VIEW_OPS, static_index, user
 
 
 def striped(buffer: ir.Value, span, first_free: int) -> bool:
@@ -25,7 +25,7 @@ def striped(buffer: ir.Value, span, first_free: int) -> bool:
     c_iv = span.consumer.regions[0].blocks[0].arguments[0]
     dim = None
     for use in buffer.uses:
-        owner = use.owner.operation if hasattr(use.owner, "operation") else use.owner
+        owner = user(use)
         where = ancestor_in(owner, span.block)
         if where is None or not (where == span.producer or where == span.consumer or where in span.between):
             if reaches_into(owner, span):
@@ -78,7 +78,7 @@ def reaches_into(op: ir.Operation, span) -> bool:
         return False
     for result in op.results:
         for use in result.uses:
-            owner = use.owner.operation if hasattr(use.owner, "operation") else use.owner
+            owner = user(use)
             where = ancestor_in(owner, span.block)
             if where is not None and (where == span.producer or where == span.consumer or where in span.between):
                 return True
