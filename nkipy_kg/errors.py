@@ -7,6 +7,7 @@ offending source line with a caret, the way a compiler diagnostic does.
 
 from __future__ import annotations
 
+import functools
 import linecache
 import re
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ _FILE_LOC = re.compile(r'"(?P<file>[^"]+)":(?P<line>\d+):(?P<col>\d+)')
 _NAME_LOC = re.compile(r'loc\("(?P<name>[^"]+)"\(')
 
 
+@functools.lru_cache(maxsize=4096)  # decoding a kernel asks for the same few hundred locations
 def source_loc_from_mlir(loc_text: str) -> SourceLoc | None:
     """Parse an MLIR location such as `loc("np.add"("k.py":3:5))` into a SourceLoc.
 

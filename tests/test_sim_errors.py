@@ -99,6 +99,41 @@ def test_reading_a_partly_written_tile() -> None:
     assert "nisa.dma_copy" in str(err)
 
 
+def _halves(first: int, second: int) -> str:
+    """Write columns [first*32, first*32+32) and then [second*32, ...) of an SBUF tile
+    by DMA, then store the whole tile (line 65)."""
+    lines = [f'    %x = "nisa.alloc"() : () -> {SB}']
+    for i, col in enumerate((first * 32, second * 32)):
+        layout = f"strided<[64, 1], offset: {col}>" if col else "strided<[64, 1]>"
+        half, hhalf = (f"memref<128x32xf32, {layout}, {space} : i32>" for space in (3, 1))
+        lines += [f"    %xs{i} = memref.subview %x[0, {col}] [128, 32] [1, 1] : {SB} to {half}",
+                  f"    %as{i} = memref.subview %a[0, {col}] [128, 32] [1, 1] : {HB} to {hhalf}",
+                  f'    "nisa.dma_copy"(%xs{i}, %as{i}) : ({half}, {hhalf}) -> ()']
+    lines.append(f'    "nisa.dma_copy"(%o, %x) : ({T((128, 64), "f32", 4)}, {SB}) -> () {at(65)}')
+    return module(f"%a: {HB}, %o: {T((128, 64), 'f32', 4)}", "\n".join(lines))
+
+
+def test_a_tile_written_piecewise_reads_whole_once_every_piece_is_written() -> None:
+    """The simulator stops checking a buffer's mask once its writes have covered it:
+    two halves cover it, the same half twice does not."""
+    a = np.arange(128 * 64, dtype=np.float32).reshape(128, 64)
+    out = simulate(_halves(0, 1), a, np.zeros_like(a)).args[1]
+    np.testing.assert_array_equal(out, a)
+    raises_at(_halves(1, 1), 65, r"uninitialised .* first unwritten element \[0, 0\]", a, np.zeros_like(a))
+
+
+def test_a_view_repeating_elements_does_not_count_as_filling_its_tile() -> None:
+    """A reinterpret_cast with a zero stride is as large as the tile but writes column 0
+    only; reading the tile must still find columns 1.. unwritten."""
+    rep = "memref<128x64xf32, strided<[64, 0]>, 3 : i32>"
+    body = f"""    %x = "nisa.alloc"() : () -> {SB}
+    %v = memref.reinterpret_cast %x to offset: [0], sizes: [128, 64], strides: [64, 0] : {SB} to {rep}
+    "nisa.memset"(%v) {{value = 1.0 : f32}} : ({rep}) -> ()
+    "nisa.dma_copy"(%o, %x) : ({T((128, 64), "f32", 4)}, {SB}) -> () {at(71)}"""
+    raises_at(module(f"%o: {T((128, 64), 'f32', 4)}", body), 71, r"first unwritten element \[0, 1\]",
+              np.zeros((128, 64), np.float32))
+
+
 def test_use_after_release() -> None:
     body = f"""    %x = "nisa.alloc"() : () -> {SB}
     "nisa.dma_copy"(%x, %a) : ({SB}, {HB}) -> ()

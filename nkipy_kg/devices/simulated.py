@@ -8,6 +8,7 @@ time; it never pretends to measure anything.
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from nkipy_kg._mlir import ir
@@ -17,7 +18,8 @@ from nkipy_kg.driver import Compilation
 from nkipy_kg.errors import DeviceError
 from nkipy_kg.frontend.tracer import InputSpec
 from nkipy_kg.pipeline import NISA_STAGE, PIPELINE
-from nkipy_kg.sim.api import load_nisa, simulate
+from nkipy_kg.sim.api import decode, load_nisa, simulate
+from nkipy_kg.sim.interpreter import NisaInterpreter
 from nkipy_kg.targets import TARGETS, get_target
 
 _PARSED_MAX = 16  # parsed NISA modules kept per device (parsing a big kernel takes a while)
@@ -36,6 +38,17 @@ def nisa_text(compiled: Compilation) -> str:
     return text
 
 
+@dataclass
+class _Loaded:
+    """A compilation's parsed NISA, and its decoded entry function once it has run."""
+
+    compiled: Compilation  # kept so the id() key is not reused while cached
+    module: ir.Module
+    func: str
+    specs: list[InputSpec]
+    kernel: NisaInterpreter | None = None
+
+
 class SimulatedNeuronCore:
     """One simulated NeuronCore of `target` ("trn2" or "trn1")."""
 
@@ -44,36 +57,37 @@ class SimulatedNeuronCore:
             raise DeviceError(f"unknown target {target!r}; the simulator models: {', '.join(TARGETS)}")
         self.target = get_target(target).name
         self.name = f"SimulatedNeuronCore({self.target})"
-        self._parsed: OrderedDict[int, tuple[Compilation, ir.Module, str, list[InputSpec]]] = OrderedDict()
+        self._parsed: OrderedDict[int, _Loaded] = OrderedDict()
 
     def __repr__(self) -> str:
         return self.name
 
-    def _load(self, compiled: Compilation) -> tuple[ir.Module, str, list[InputSpec]]:
-        # Keyed by identity; the entry keeps `compiled` alive so its id is not reused.
+    def _load(self, compiled: Compilation) -> _Loaded:
         hit = self._parsed.get(id(compiled))
-        if hit is not None and hit[0] is compiled:
+        if hit is not None and hit.compiled is compiled:
             self._parsed.move_to_end(id(compiled))
-            return hit[1:]
+            return hit
         module = load_nisa(nisa_text(compiled), filename=compiled.kernel)
         func = entry_function(module, compiled.kernel)
-        self._parsed[id(compiled)] = (compiled, module, func, signature(module, func))
+        loaded = self._parsed[id(compiled)] = _Loaded(compiled, module, func, signature(module, func))
         while len(self._parsed) > _PARSED_MAX:
             self._parsed.popitem(last=False)
-        return self._parsed[id(compiled)][1:]
+        return loaded
 
     def signature(self, compiled: Compilation) -> list[InputSpec]:
         """The (shape, dtype) of each argument the compiled kernel takes."""
-        return self._load(compiled)[2]
+        return self._load(compiled).specs
 
     def run(self, compiled: Compilation, *arrays: Any) -> RunResult:
         """Simulate `compiled` on `arrays`; SimError on an illegal access, DeviceError on bad inputs."""
         if compiled.target != self.target:
             raise DeviceError(f"{compiled.kernel} was compiled for {compiled.target}, this device is {self.name}",
                               hint=f"compile with target={self.target!r}")
-        module, func, specs = self._load(compiled)
-        inputs = prepare_inputs(func, specs, arrays)
-        result = simulate(module, *inputs, target=self.target, func_name=func)
+        loaded = self._load(compiled)
+        inputs = prepare_inputs(loaded.func, loaded.specs, arrays)
+        if loaded.kernel is None:  # decoded on the first run, reused by the next ones
+            loaded.kernel = decode(loaded.module, self.target, loaded.func)
+        result = simulate(loaded.kernel, *inputs)
         profile = result.profile
         time_us = profile.total_ns / 1000.0 if profile is not None else 0.0
         return RunResult(pack_outputs(result.outputs), time_us, "modeled", self.name, profile, compiled)

@@ -2,6 +2,7 @@
 
     from nkipy_kg.sim import simulate
     result = simulate(module_text, a, b, target="trn2")   # SimResult
+    kernel = decode(module_text); simulate(kernel, a, b)  # decode once, run many times
     result.outputs, result.args, result.profile.total_ns
     result.profile.to_perfetto("trace.json")
 
@@ -11,8 +12,8 @@ allocator, `cost_model.py` the listener that schedules instructions over the eng
 with the rates in `costs.py`.
 """
 
-from nkipy_kg.sim.api import load_nisa, simulate
+from nkipy_kg.sim.api import decode, load_nisa, simulate
 from nkipy_kg.sim.cost_model import CostModel, Profile
 from nkipy_kg.sim.interpreter import NisaInterpreter, SimResult
 
-__all__ = ["CostModel", "NisaInterpreter", "Profile", "SimResult", "load_nisa", "simulate"]
+__all__ = ["CostModel", "NisaInterpreter", "Profile", "SimResult", "decode", "load_nisa", "simulate"]

@@ -41,21 +41,26 @@ def load_nisa(text: str, filename: str = "<nisa>") -> ir.Module:
             raise SimError(f"invalid NISA module: {message}", loc) from None
 
 
-def simulate(module: ir.Module | str, *arrays: Any, target: str | Target | None = None,
+def decode(module: ir.Module | str, target: str | Target | None = None, func_name: str | None = None,
+           execute: bool = True) -> NisaInterpreter:
+    """Decode a NISA function once for any number of `simulate` runs."""
+    if isinstance(module, str):
+        module = load_nisa(module)
+    return NisaInterpreter(module, target=target, func_name=func_name, execute=execute)
+
+
+def simulate(module: ir.Module | str | NisaInterpreter, *arrays: Any, target: str | Target | None = None,
              func_name: str | None = None, cost: bool = True, rates: CostTable | None = None,
              execute: bool = True) -> SimResult:
     """Run a NISA function on NumPy inputs; returns outputs, final args and the modeled
     profile (`rates` overrides the target's cost table, e.g. for calibration).
     `execute=False` only models time: instruction semantics are skipped (outputs are
-    meaningless), which makes production-size kernels cheap to cost."""
-    if isinstance(module, str):
-        module = load_nisa(module)
-    interp = NisaInterpreter(module, target=target, func_name=func_name, execute=execute)
+    meaningless), which makes production-size kernels cheap to cost. `module` may be
+    an interpreter from `decode` (then its target, function and `execute` apply)."""
+    interp = module if isinstance(module, NisaInterpreter) else decode(module, target, func_name, execute)
     # A custom Target without its own rate table is costed with the default target's rates.
     table = rates or COST_TABLES.get(interp.target.name, COST_TABLES[DEFAULT_TARGET])
     model = CostModel(table=table) if cost else None
-    if model is not None:
-        interp.listeners.append(model)
-    result = interp.run(*arrays)
+    result = interp.run(*arrays, listeners=[model] if model is not None else [])
     result.profile = model.profile if model is not None else None
     return result

@@ -15,7 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from nkipy_kg.sim.cost_formulas import FORMULAS, DmaWork, dma_work
 from nkipy_kg.sim.cost_pool import BandwidthPool
@@ -30,9 +30,9 @@ _IDLE_INSTRUCTIONS = 2048  # see CostModel._prune
 _PRUNE_EVERY = 256         # instructions between prunes (a prune scans every region)
 
 
-@dataclass(frozen=True)
-class Event:
-    """One executed instruction on the modeled timeline (ns)."""
+class Event(NamedTuple):
+    """One executed instruction on the modeled timeline (ns). A NamedTuple: one is made
+    per executed instruction, and a frozen dataclass costs several times more to build."""
 
     name: str
     engine: str        # "Tensor", ..., or "DMA"

@@ -4,7 +4,9 @@
 The function is decoded once into Python closures over a flat value array
 (`vals[slot]`), so executing an instruction inside a loop costs one closure call
 plus its NumPy work; loops run iteration by iteration. Listeners (the cost
-model) get `on_instruction(instr, operands)` after every instruction.
+model) get `on_instruction(instr, operands)` after every instruction. A decoded
+interpreter runs any number of times (each run starts from empty SBUF/PSUM), so a
+device decodes a kernel once, like loading it.
 """
 
 from __future__ import annotations
@@ -240,7 +242,7 @@ class NisaInterpreter:
                 buf = hbm_buffer(np.zeros(shape, dtype), name, space, ins.loc, initialised=False)
             else:
                 buf = memory.alloc(shape, dtype, name, ins.loc)
-            vals[out] = Tile(buf, buf.data, buf.mask)
+            vals[out] = Tile(buf, buf.data, buf.mask, 0)
         return run
 
     def _release(self, op: ir.Operation, ins: Instr) -> Step:
@@ -260,8 +262,11 @@ class NisaInterpreter:
         return self.sbuf if space == MemSpace.Sbuf else self.psum if space == MemSpace.Psum else None
 
     # -- execution --------------------------------------------------------------
-    def run(self, *arrays: Any) -> SimResult:
-        """Run the function on copies of `arrays`; returns outputs and final args."""
+    def run(self, *arrays: Any, listeners: Sequence[Listener] | None = None) -> SimResult:
+        """Run the function on copies of `arrays`; returns outputs and final args.
+        `listeners` replaces the listeners for this run and the later ones."""
+        if listeners is not None:
+            self.listeners[:] = listeners  # in place: the decoded steps hold this list
         if len(arrays) != len(self.arg_slots):
             raise SimError(f"the function takes {len(self.arg_slots)} arguments, got {len(arrays)}")
         self.sbuf = OnChipMemory(MemSpace.Sbuf, self.target)

@@ -13,6 +13,7 @@ indexing, so an instruction checks its inputs with one vectorised `.all()`.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -41,7 +42,11 @@ class Buffer:
     nbytes: int = 0           # bytes per partition (SBUF/PSUM)
     released: bool = False
     id: int = field(default_factory=lambda: next(_ids))
-    base_ptr: int = 0          # address that box() offsets are taken from
+    # Every element written: reads skip the mask check and writes the mask update. Set
+    # by a write of the whole buffer (the usual tile: one DMA or compute fills it); a
+    # buffer filled piecewise keeps checking its mask, which is only slower.
+    full: bool = False
+    written: int = 0          # elements written so far, while not full (distinct views only)
     row_bytes: int = 1         # bytes between rows (partitions on chip)
     key: object = None         # dependency-tracking namespace (memory on chip, ("hbm", id) in HBM)
     col_unit: int = 1          # bytes per box column (coarser for HBM buffers with huge rows)
@@ -55,9 +60,13 @@ class Buffer:
         # cost model's 1 KiB buckets (256 B units: 4).
         on_chip = self.space in (MemSpace.Sbuf, MemSpace.Psum)
         self.key = self.space if on_chip else ("hbm", self.id)
-        self.base_ptr = self.data.__array_interface__["data"][0]
         self.row_bytes = max(self.data.strides[0] if self.data.ndim > 1 else self.data.nbytes, 1)
         self.col_unit = 1 if on_chip else max(1, self.row_bytes // _HBM_ROW_UNITS)
+
+    @property
+    def base_ptr(self) -> int:
+        """Address of the first element (views' byte offsets are taken from it)."""
+        return self.data.__array_interface__["data"][0]
 
 
 @dataclass(eq=False, slots=True)
@@ -67,10 +76,21 @@ class Tile:
     buf: Buffer
     arr: np.ndarray
     mask: np.ndarray | None
+    # Byte offset of arr's first element in buf.data. The view ops compute it (cheap
+    # integer math); -1 asks NumPy for the address (`ctypes.data` costs microseconds,
+    # and every instruction needs the offset of every operand).
+    off: int = -1
     cached_box: tuple | None = None  # box() is asked by every instruction using the tile
 
     def derive(self, fn) -> "Tile":
-        return Tile(self.buf, fn(self.arr), None if self.mask is None else fn(self.mask))
+        """A reshaped view (same first element, so the same offset)."""
+        mask = None if self.mask is None or self.buf.full else fn(self.mask)
+        return Tile(self.buf, fn(self.arr), mask, self.offset())
+
+    def offset(self) -> int:
+        if self.off < 0:
+            self.off = self.arr.ctypes.data - self.buf.base_ptr
+        return self.off
 
     def box(self) -> tuple[int, int, int, int, int]:
         """(memory key, first row, last row, first byte, last byte) the tile touches.
@@ -84,7 +104,7 @@ class Tile:
         if self.cached_box is not None:
             return self.cached_box
         buf = self.buf
-        off = self.arr.ctypes.data - buf.base_ptr
+        off = self.off if self.off >= 0 else self.offset()
         row_bytes = buf.row_bytes
         rows = cols = 0
         for size, stride in zip(self.arr.shape, self.arr.strides):
@@ -125,6 +145,7 @@ class OnChipMemory:
                          else target.psum_bytes_per_partition)
         self.granule = target.psum_bank_bytes if space == MemSpace.Psum else _ALIGN
         self.live: dict[int, Buffer] = {}   # buffer id -> buffer
+        self.spans: list[tuple[int, int]] = []  # live (offset, end), sorted: they never overlap
         self.cursor = 0                      # next-fit position (bytes)
         self.high_water = 0
         # Arrays of released buffers by (shape, dtype), reused by the next allocation of
@@ -150,14 +171,13 @@ class OnChipMemory:
                            f"{self.target.name}", loc)
         per_part = math.prod(shape[1:]) * dtype.itemsize
         size = -(-max(per_part, 1) // self.granule) * self.granule
-        hole = self._next_fit(size)
-        if hole is None:
+        offset = self._next_fit(size)
+        if offset is None:
             used = sum(b.nbytes for b in self.live.values())
             raise SimError(f"{self.space.name} overflow: {name} needs {per_part} B per partition, "
                            f"{self.capacity - used} of {self.capacity} B free"
                            f" (largest hole {max((h - l for l, h in self._holes()), default=0)} B)", loc,
                            hint="release buffers earlier or use smaller tiles")
-        offset = hole[0]
         # The allocator owns the address space; each buffer's bytes are a separate
         # C-contiguous array (fast whole-tile NumPy ops; stale data is caught by the mask).
         spare = self.spare.get((shape, dtype))
@@ -168,24 +188,35 @@ class OnChipMemory:
             data, mask = np.empty(shape, dtype), new_mask(shape)
         buf = Buffer(self.space, data, mask, name, loc, offset, size)
         self.live[buf.id] = buf
+        bisect.insort(self.spans, (offset, offset + size))
         self.cursor = offset + size
         self.high_water = max(self.high_water, offset + size)
         return buf
 
-    def _next_fit(self, size: int) -> tuple[int, int] | None:
+    def _next_fit(self, size: int) -> int | None:
         """The first hole at or after the last allocation, wrapping around.
 
         Next-fit rotates addresses across loop iterations the way a compiler's
         allocator double-buffers, so a freshly allocated tile does not falsely
         wait (in the cost model) for the readers of the tile released just before.
         """
-        holes = self._holes()
-        after = ((max(lo, self.cursor), hi) for lo, hi in holes if hi > self.cursor)
-        fit = next(((lo, hi) for lo, hi in after if hi - lo >= size), None)
-        return fit or next(((lo, hi) for lo, hi in holes if hi - lo >= size), None)
+        spans, cursor = self.spans, self.cursor
+        i = bisect.bisect_right(spans, (cursor, math.inf))  # the first span starting after the cursor
+        start = max(cursor, spans[i - 1][1]) if i else cursor
+        fit = self._first_fit(size, i, start)
+        return fit if fit is not None else self._first_fit(size, 0, 0)
+
+    def _first_fit(self, size: int, i: int, start: int) -> int | None:
+        """The first hole of at least `size` bytes from `start`, walking spans[i:]."""
+        for lo, hi in itertools.islice(self.spans, i, None):
+            if lo - start >= size:
+                return start
+            start = hi
+        return start if self.capacity - start >= size else None
 
     def release(self, buf: Buffer) -> None:
         if self.live.pop(buf.id, None) is not None:
+            del self.spans[bisect.bisect_left(self.spans, (buf.offset, buf.offset + buf.nbytes))]
             self.spare.setdefault((buf.data.shape, buf.data.dtype), []).append((buf.data, buf.mask))
         buf.released = True
 

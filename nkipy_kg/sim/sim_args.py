@@ -47,4 +47,4 @@ def bind_arg(i: int, spec: ArgSpec | None, value: Any, copy: bool) -> Any:
         array = np.ascontiguousarray(array).view()
         array.flags.writeable = False  # a write the analysis missed fails loudly
     buf = hbm_buffer(array, f"%arg{i}", spec.space)
-    return Tile(buf, buf.data, None)
+    return Tile(buf, buf.data, None, 0)

@@ -27,12 +27,14 @@ def check_partitions(ins: Instr, t: Tile) -> None:
     if arr.ndim == 0 or buf.data.ndim == 0:
         return
     stride = buf.data.strides[0]
+    if t.offset() < stride:
+        return  # starts in partition 0 (most tiles: the whole buffer or a free-dim slice)
     if arr.strides[0] != stride:
         return  # not a partition-major view (see the note in the module docstring)
     if buf.row_bytes == stride:
         start = t.box()[1]  # the same partition; the box is cached for the cost model
     else:
-        start = (arr.ctypes.data - buf.base_ptr) // stride
+        start = t.offset() // stride
     n = arr.shape[0]
     quantum = 128 if n > 64 else 64 if n > 32 else 32
     if start % quantum:
@@ -41,7 +43,9 @@ def check_partitions(ins: Instr, t: Tile) -> None:
 
 
 def read(ins: Instr, t: Tile, role: str) -> np.ndarray:
-    if t.mask is not None and not t.mask.all():
+    mask = t.mask
+    # count_nonzero: one C call (ndarray.all() goes through Python-level dispatch).
+    if mask is not None and not t.buf.full and np.count_nonzero(mask) != mask.size:
         bad = np.argwhere(~t.mask)[0].tolist()
         raise SimError(f"{ins.name} reads uninitialised {t.buf.space.name} memory: {role} "
                        f"(buffer {t.buf.name}, first unwritten element {bad} of the view)", ins.loc,
@@ -51,10 +55,35 @@ def read(ins: Instr, t: Tile, role: str) -> np.ndarray:
 
 def write(t: Tile, value, by_matmul: bool = False) -> None:
     t.arr[...] = value  # NumPy casts with round-to-nearest-even (ml_dtypes for bf16)
-    if t.mask is not None:
-        t.mask[...] = True
+    if t.mask is not None and not t.buf.full:
+        _mark_written(t)
     if t.buf.space is MemSpace.Psum:
         matmul_written(t)[...] = 1 if by_matmul else 0
+
+
+def _mark_written(t: Tile) -> None:
+    buf, arr = t.buf, t.arr
+    if arr.size == buf.data.size and (arr.flags.c_contiguous or arr.flags.f_contiguous):
+        buf.full = True  # a dense view as large as its buffer covers all of it
+        return
+    if _distinct(arr):  # count what this write adds, to know when the buffer fills up
+        buf.written += arr.size - np.count_nonzero(t.mask)
+        buf.full = buf.written >= buf.data.size
+    t.mask[...] = True
+
+
+def _distinct(arr: np.ndarray) -> bool:
+    """Whether every element of the view is a different memory element: taken by
+    growing stride, each stride clears the extent of the dims before it (a view
+    from subview or reshape always does; a reinterpret_cast may not)."""
+    extent = 1
+    for stride, size in sorted(zip(map(abs, arr.strides), arr.shape)):
+        if size == 1:
+            continue
+        if stride < extent:
+            return False
+        extent = stride * size
+    return True
 
 
 # Per PSUM buffer: which elements a matmul wrote last. Accumulating onto PSUM that a
@@ -69,7 +98,7 @@ def matmul_written(t: Tile) -> np.ndarray:
     flags = _MATMUL_WRITTEN.get(buf)
     if flags is None:
         flags = _MATMUL_WRITTEN[buf] = np.zeros(buf.data.shape, np.dtype(f"u{buf.data.itemsize}"))
-    offset = t.arr.ctypes.data - buf.base_ptr
+    offset = t.offset()
     return np.ndarray(t.arr.shape, flags.dtype, buffer=flags, offset=offset, strides=t.arr.strides)
 
 

@@ -44,30 +44,34 @@ def _subview(op, slot, loc):
     result_shape = tuple(ir.MemRefType(op.results[0].type).shape)
     static_sizes = list(view.static_sizes)
     reduce_rank = len(result_shape) != len(static_sizes)
-    checked: dict[tuple, tuple] = {}  # (source shape, offsets, sizes, strides) -> NumPy index
+    # (source shape, source strides, offsets, sizes, strides) -> (NumPy index, byte offset)
+    checked: dict[tuple, tuple] = {}
 
     def index_for(tile: Tile, key: tuple) -> tuple:
         """Bounds-check once per distinct pattern (loops repeat a handful of them)."""
-        shape, offs, szs, sts = key
+        shape, src_strides, offs, szs, sts = key
         for d, (o, n, s) in enumerate(zip(offs, szs, sts)):
             if o < 0 or n < 0 or (n > 0 and o + (n - 1) * s >= shape[d]):
                 raise SimError(f"out-of-bounds access: memref.subview of {tile.buf.name} takes "
                                f"[{o}, {o + (n - 1) * s}] on dim {d}, which has size {shape[d]}", loc)
         index = tuple(slice(o, o + (n - 1) * s + 1 if n else o, s) for o, n, s in zip(offs, szs, sts))
+        hit = (index, sum(o * s for o, s in zip(offs, src_strides)))
         if len(checked) < 4096:
-            checked[key] = index
-        return index
+            checked[key] = hit
+        return hit
 
     def run(vals: list) -> None:
         tile = vals[src]
-        key = (tile.arr.shape, tuple(offsets(vals)), tuple(sizes(vals)), tuple(strides(vals)))
-        index = checked.get(key) or index_for(tile, key)
-        arr = tile.arr[index]
-        mask = None if tile.mask is None else tile.mask[index]
+        arr = tile.arr
+        key = (arr.shape, arr.strides, tuple(offsets(vals)), tuple(sizes(vals)), tuple(strides(vals)))
+        index, delta = checked.get(key) or index_for(tile, key)
+        view = arr[index]
+        # A full buffer needs no mask (reads skip the check), so views skip deriving it.
+        mask = None if tile.mask is None or tile.buf.full else tile.mask[index]
         if reduce_rank:
-            arr = _reshape(arr, result_shape)
+            view = _reshape(view, result_shape)
             mask = None if mask is None else _reshape(mask, result_shape)
-        vals[out] = Tile(tile.buf, arr, mask)
+        vals[out] = Tile(tile.buf, view, mask, tile.offset() + delta)
     return run
 
 
@@ -115,7 +119,8 @@ def _reinterpret(op, slot, loc):
             raise SimError(f"out-of-bounds access: memref.reinterpret_cast of {base.name} reaches element "
                            f"{last} of {count}", loc)
         vals[out] = Tile(base, cast(base.data, off, szs, sts),
-                         None if base.mask is None else cast(base.mask, off, szs, sts))
+                         None if base.mask is None or base.full else cast(base.mask, off, szs, sts),
+                         _physical(base.data, off))
     return run
 
 
