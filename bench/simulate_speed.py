@@ -25,7 +25,7 @@ import time  # noqa: E402
 import ml_dtypes  # noqa: E402
 import numpy as np  # noqa: E402
 
-from nkipy_kg.sim import examples, load_nisa, simulate  # noqa: E402
+from nkipy_kg.sim import decode, examples, load_nisa, simulate  # noqa: E402
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
 
@@ -60,9 +60,10 @@ def main() -> None:
     print("| kernel | instructions | sim ms (no cost) | sim ms (with cost) | us / instr | NumPy ms | modeled us |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for name, module, args, ref in cases:
-        result = simulate(module, *args)
-        plain = _median_ms(lambda: simulate(module, *args, cost=False), repeat)
-        costed = _median_ms(lambda: simulate(module, *args), repeat)
+        kernel = decode(module)  # once, as the device does
+        result = simulate(kernel, *args)
+        plain = _median_ms(lambda: simulate(kernel, *args, cost=False), repeat)
+        costed = _median_ms(lambda: simulate(kernel, *args), repeat)
         numpy_ms = _median_ms(ref, repeat)
         per = 1e3 * costed / result.instructions
         print(f"| {name} | {result.instructions} | {plain:.1f} | {costed:.1f} | {per:.0f} | {numpy_ms:.2f} | "

@@ -408,3 +408,33 @@ func.func @k(%t: tensor<4x2xf32>, %i: tensor<3xi32>) -> tensor<3x2xf32> {
         compile_cpu(text)
     assert info.value.pass_name == "lower-nkipy-gather"
     assert "indices must be signless integers, got ui32" in info.value.render()
+
+
+def test_bf16_arithmetic_is_lowered_to_f32_and_integer_bit_ops() -> None:
+    """No LLVM op computes on bf16: only loads, stores and bitcasts touch it.
+
+    Otherwise LLVM legalizes bf16 arithmetic through the compiler-rt call
+    `__truncsfbf2`, which links only on hosts with native bf16 conversions
+    (AVX512-BF16); this checks the IR, so it fails on every host.
+    """
+    from nkipy_kg._mlir import ir, make_context
+    from nkipy_kg.cpu.lowering import lower_to_llvm
+
+    text = binary("linalg.add", "bf16").replace("linalg.add", "linalg.max")  # cmp + select too
+    text += scalar_math("math.exp", "bf16").replace("@k", "@e")
+    allowed = {"llvm.load", "llvm.store", "llvm.bitcast", "llvm.getelementptr", "llvm.func",
+               "llvm.mlir.constant", "llvm.return"}
+    computing_on_bf16: list[str] = []
+
+    def collect(op: ir.Operation) -> ir.WalkResult:
+        types = [str(v.type) for v in (*op.operands, *op.results)]
+        if "bf16" in types and op.name not in allowed:
+            computing_on_bf16.append(str(op))
+        return ir.WalkResult.ADVANCE
+
+    with make_context(), ir.Location.unknown():
+        module = ir.Module.parse(text.replace("func.func @e", "func.func private @e"))
+        lower_to_llvm(module)
+        module.operation.walk(collect)
+    assert "llvm.bitcast" in str(module)  # the bf16 <-> f32 conversions are there, as bit ops
+    assert computing_on_bf16 == []

@@ -44,10 +44,12 @@ UPSTREAM_PASSES = (
     # After expand-strided-metadata: it emits affine.apply for subview offsets.
     "lower-affine",
     "convert-scf-to-cf",
-    # f16/bf16 math ops are computed in f32, and bf16 extf/truncf become integer bit
-    # manipulation: on hosts without F16C/AVX512-BF16, LLVM would otherwise emit
-    # compiler-rt calls (__truncsfbf2, ...) that the JIT process may not provide.
+    # f16/bf16 math ops and bf16 arith ops are computed in f32 (exact: f32 holds a
+    # bf16 sum or product before the one rounding), and bf16 extf/truncf become
+    # integer bit manipulation: on hosts without AVX512-BF16, LLVM would otherwise
+    # legalize bf16 through compiler-rt calls (__truncsfbf2) the JIT cannot link.
     "math-extend-to-supported-types",
+    "arith-emulate-unsupported-floats{source-types=bf16 target-type=f32}",
     "arith-expand{include-bf16}",
     # Integer power (math.ipowi) has no LLVM intrinsic: expand it to a loop in a helper func.
     "convert-math-to-funcs",

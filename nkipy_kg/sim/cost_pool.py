@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 _CHUNK = 64  # buckets per vectorised step of a long scan
+_PY_STEPS = 16  # buckets scanned one Python step at a time first: most transfers end there
 
 
 class BandwidthPool:
@@ -47,8 +48,11 @@ class BandwidthPool:
             if left <= 1e-6:
                 return t + take / rate
             t, i = (i + 1) * b, i + 1
-        while i < frontier and (frontier - i <= 8 or left <= max_rate * b):
-            # Few buckets (or little data) left: one Python step per bucket is cheapest.
+        steps = 0
+        while i < frontier and (steps < _PY_STEPS or frontier - i <= 8 or left <= max_rate * b):
+            # Few buckets (or little data) left: one Python step per bucket is cheapest
+            # (a vectorised chunk costs a dozen NumPy calls).
+            steps += 1
             u = used.item(i)
             rate = min(max_rate, (rate_b - u) / b)
             if rate > 1e-9:

@@ -283,8 +283,12 @@ class NisaInterpreter:
         gc_was_on = gc.isenabled()
         gc.disable()
         try:
-            for step in self.body:
-                step(vals)
+            # The engines raise no floating-point exceptions: overflow to inf and 0/0 = NaN
+            # are results, so NumPy's warnings are off for the whole run (one context, not
+            # one per instruction).
+            with np.errstate(all="ignore"):
+                for step in self.body:
+                    step(vals)
         finally:
             if gc_was_on:
                 gc.enable()
